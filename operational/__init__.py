@@ -1,0 +1,1 @@
+"""Operational layer: models, migrations, domain services, validation, importers."""

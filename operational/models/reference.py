@@ -1,0 +1,71 @@
+"""Dictionary items, staff accounts and card readers: the reference data of the club."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, UTCDateTime, utcnow
+
+ROLES = ("staff", "reviewer", "manager", "analyst", "admin")
+
+
+class DictionaryItem(Base):
+    """One entry of a "type" list (channels, regions, tiers, …), editable by an admin."""
+
+    __tablename__ = "dictionary_items"
+    __table_args__ = (UniqueConstraint("category", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    label_zh: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # Optional parent code in the same or another category (e.g. a source under a channel).
+    parent_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+    __table_args__ = (CheckConstraint(f"role in {ROLES!r}", name="role"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(60))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CardReader(Base):
+    """A serial card reader (刷卡机) at an activity entrance or a merchant counter."""
+
+    __tablename__ = "card_readers"
+    __table_args__ = (
+        CheckConstraint(
+            "protocol in ('rdm6300', 'wiegand', 'track2', 'line')", name="protocol"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reader_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(200))
+    protocol: Mapped[str] = mapped_column(String(20), default="rdm6300")
+    port: Mapped[str | None] = mapped_column(String(200))
+    # activity_checkin | merchant_counter | points_award | None (record only)
+    purpose: Mapped[str | None] = mapped_column(String(30))
+    target: Mapped[str | None] = mapped_column(String(60))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
