@@ -24,7 +24,9 @@ class _Date(click.ParamType):
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-06-30", param, ctx)
+            self.fail(
+                f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-06-30", param, ctx
+            )
 
 
 DATE = _Date()
@@ -41,7 +43,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--admin-username", default="admin", show_default=True, help="Login of the first admin.")
+@click.option(
+    "--admin-username", default="admin", show_default=True, help="Login of the first admin."
+)
 @click.option(
     "--admin-password",
     envvar="CLUBCRM_ADMIN_PASSWORD",
@@ -73,9 +77,29 @@ def init(admin_username: str, admin_password: str | None) -> None:
 
 
 @main.command("demo-data")
-@click.option("--members", "-n", type=click.IntRange(min=1), required=True, help="Number of members to generate.")
-@click.option("--seed", "-s", type=int, default=42, show_default=True, help="Random seed; the same seed gives the same data.")
-@click.option("--months", "-m", type=click.IntRange(1, 240), default=24, show_default=True, help="Months of history.")
+@click.option(
+    "--members",
+    "-n",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Number of members to generate.",
+)
+@click.option(
+    "--seed",
+    "-s",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Random seed; the same seed gives the same data.",
+)
+@click.option(
+    "--months",
+    "-m",
+    type=click.IntRange(1, 240),
+    default=24,
+    show_default=True,
+    help="Months of history.",
+)
 @click.option(
     "--end-date",
     type=DATE,
@@ -104,8 +128,12 @@ def pipeline() -> None:
 
 
 @pipeline.command("run")
-@click.option("--as-of", type=DATE, default=None, help="Ignore every event after DATE (backtesting).")
-@click.option("--full", is_flag=True, help="Rebuild everything from scratch instead of incrementally.")
+@click.option(
+    "--as-of", type=DATE, default=None, help="Ignore every event after DATE (backtesting)."
+)
+@click.option(
+    "--full", is_flag=True, help="Rebuild everything from scratch instead of incrementally."
+)
 def pipeline_run(as_of: date | None, full: bool) -> None:
     """Ingest the operational DB and spool, build the warehouse with dbt, publish it."""
     from orchestration.pipeline import run_pipeline
@@ -121,8 +149,12 @@ def pipeline_run(as_of: date | None, full: bool) -> None:
 
 @main.command()
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Return at most this many rows.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Return at most this many rows."
+)
 def sql(query: str, fmt: str, limit: int | None) -> None:
     """Run read-only SQL against the published warehouse.
 
@@ -166,7 +198,9 @@ def _display_url(url: str) -> str:
 def _pandas_display():
     import pandas as pd
 
-    return pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200)
+    return pd.option_context(
+        "display.max_rows", 500, "display.max_columns", 50, "display.width", 200
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from operational.db import make_engine
 from operational.dictionary_defaults import DEFAULT_ITEMS
 from operational.migrate import current_revision, upgrade
 from operational.models import DictionaryItem, StaffAccount
 from operational.passwords import generate_password, hash_password
-from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,9 @@ def ensure_admin(session: Session, username: str, password: str | None) -> str |
     return password
 
 
-def initialise(url: str, admin_username: str = "admin", admin_password: str | None = None) -> InitReport:
+def initialise(
+    url: str, admin_username: str = "admin", admin_password: str | None = None
+) -> InitReport:
     upgrade(url)
     engine = make_engine(url)
     try:

@@ -42,7 +42,13 @@ def test_init_is_idempotent_and_keeps_the_admin_password(op_db_url: str) -> None
         assert not verify_password(admin.password_hash, "another-password")
         categories = set(session.scalars(select(DictionaryItem.category).distinct()))
     engine.dispose()
-    assert {"application_channel", "exit_type", "card_type", "complaint_type", "region"} <= categories
+    assert {
+        "application_channel",
+        "exit_type",
+        "card_type",
+        "complaint_type",
+        "region",
+    } <= categories
 
 
 def test_timestamps_round_trip_as_utc(op_db_url: str) -> None:
@@ -75,7 +81,9 @@ def test_member_numbers_and_idempotency_keys_are_unique(op_db_url: str) -> None:
         member = Member(member_no="M000001", name="李雷", joined_at=date(2025, 1, 1))
         session.add(member)
         session.flush()
-        session.add(PointEntry(member_id=member.id, points=10, event_type="manual", idempotency_key="k1"))
+        session.add(
+            PointEntry(member_id=member.id, points=10, event_type="manual", idempotency_key="k1")
+        )
     with pytest.raises(IntegrityError), Session(engine) as session, session.begin():
         session.add(PointEntry(member_id=1, points=5, event_type="manual", idempotency_key="k1"))
     with pytest.raises(IntegrityError), Session(engine) as session, session.begin():
@@ -96,6 +104,17 @@ def test_a_sub_card_needs_a_main_card(op_db_url: str) -> None:
 
 def test_naive_datetimes_are_refused(op_db_url: str) -> None:
     engine = create_engine(op_db_url)
-    with pytest.raises(Exception, match="timezone-aware"), Session(engine) as session, session.begin():
-        session.add(Member(member_no="M3", name="赵敏", joined_at=date(2025, 1, 1), archived_at=datetime(2025, 1, 1)))
+    with (
+        pytest.raises(Exception, match="timezone-aware"),
+        Session(engine) as session,
+        session.begin(),
+    ):
+        session.add(
+            Member(
+                member_no="M3",
+                name="赵敏",
+                joined_at=date(2025, 1, 1),
+                archived_at=datetime(2025, 1, 1),
+            )
+        )
     engine.dispose()

@@ -131,7 +131,9 @@ class Complaint(Base):
     __table_args__ = (
         CheckConstraint(f"status in {COMPLAINT_STATUSES!r}", name="status"),
         CheckConstraint("importance in ('low', 'normal', 'high', 'urgent')", name="importance"),
-        CheckConstraint("satisfaction is null or satisfaction between 1 and 5", name="satisfaction"),
+        CheckConstraint(
+            "satisfaction is null or satisfaction between 1 and 5", name="satisfaction"
+        ),
         Index("ix_complaints_status_due", "status", "due_at"),
     )
 

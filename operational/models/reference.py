@@ -52,9 +52,7 @@ class CardReader(Base):
 
     __tablename__ = "card_readers"
     __table_args__ = (
-        CheckConstraint(
-            "protocol in ('rdm6300', 'wiegand', 'track2', 'line')", name="protocol"
-        ),
+        CheckConstraint("protocol in ('rdm6300', 'wiegand', 'track2', 'line')", name="protocol"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-import operational.models.base
 
+import operational.models.base
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -1,0 +1,1 @@
+"""Synthetic demo data: a realistic, deterministic history of a Chinese member club."""
