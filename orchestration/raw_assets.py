@@ -1,0 +1,82 @@
+"""Group ``raw``: one asset per operational table, plus ``raw/swipes`` from the spool."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from clubcrm.settings import Settings
+from ingestion.operational import OPERATIONAL_TABLES, RAW_SCHEMA, ingest_operational_tables
+from ingestion.swipes import load_swipes
+from orchestration.resources import WarehouseResource
+
+RAW_GROUP = "raw"
+SWIPES_KEY = dg.AssetKey([RAW_SCHEMA, "swipes"])
+
+
+def raw_asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([RAW_SCHEMA, table])
+
+
+@dg.multi_asset(
+    name="raw_operational_tables",
+    specs=[
+        dg.AssetSpec(
+            raw_asset_key(table),
+            group_name=RAW_GROUP,
+            kinds={"duckdb"},
+            description=f"Copy of the operational table `{table}` (replaced on each run).",
+        )
+        for table in OPERATIONAL_TABLES
+    ],
+    can_subset=False,
+)
+def raw_operational_tables(
+    context: dg.AssetExecutionContext,
+    clubcrm: dg.ResourceParam[Settings],
+    warehouse: WarehouseResource,
+) -> Iterator[dg.MaterializeResult]:
+    """All operational tables from one snapshot, replaced in one transaction."""
+    with warehouse.connect() as connection:
+        counts = ingest_operational_tables(
+            connection, clubcrm.database_url, scratch_dir=clubcrm.warehouse_dir
+        )
+    context.log.info(f"copied {len(counts)} operational tables, {sum(counts.values())} rows")
+    for table, rows in counts.items():
+        yield dg.MaterializeResult(
+            asset_key=raw_asset_key(table), metadata={"dagster/row_count": rows}
+        )
+
+
+class SwipeLoadConfig(dg.Config):
+    rescan: bool = False
+    """Read every finished spool file again (ids already loaded are still skipped)."""
+
+
+@dg.asset(
+    key=SWIPES_KEY,
+    group_name=RAW_GROUP,
+    kinds={"duckdb"},
+    description="Card-reader swipes from finished spool files, exactly once per swipe_id.",
+)
+def raw_swipes(
+    context: dg.AssetExecutionContext,
+    config: SwipeLoadConfig,
+    clubcrm: dg.ResourceParam[Settings],
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect() as connection:
+        loaded = load_swipes(connection, clubcrm.spool_dir, rescan=config.rescan)
+    context.log.info(
+        f"{loaded.rows_inserted} new swipes from {loaded.files_read} spool files "
+        f"({loaded.total_rows} in total)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": loaded.total_rows,
+            "rows_inserted": loaded.rows_inserted,
+            "files_read": loaded.files_read,
+        }
+    )
+
+
+defs = dg.Definitions(assets=[raw_operational_tables, raw_swipes])

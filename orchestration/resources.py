@@ -1,0 +1,71 @@
+"""Dagster resources: the build warehouse, the ClubCRM settings and the dbt CLI.
+
+One environment variable, ``CLUBCRM_WAREHOUSE_PATH``, names the build DuckDB file for both
+dbt's profile (transforms/profiles.yml) and :class:`WarehouseResource`; :func:`warehouse_path`
+defaults it from the settings (``CLUBCRM_HOME/warehouse/build.duckdb``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from clubcrm.settings import Settings, get_settings
+from ingestion.warehouse import connect_warehouse
+from orchestration.project import dbt_executable, dbt_project
+
+WAREHOUSE_PATH_ENV = "CLUBCRM_WAREHOUSE_PATH"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The build warehouse (DuckDB file) the pipeline writes; readers use clubcrm.published."""
+
+    path: str
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        connection = connect_warehouse(self.path)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def warehouse_path(settings: Settings | None = None) -> str:
+    """The build warehouse path: CLUBCRM_WAREHOUSE_PATH, else the settings' build path."""
+    configured = os.environ.get(WAREHOUSE_PATH_ENV, "").strip()
+    if configured:
+        return configured
+    return str((settings or get_settings()).build_warehouse_path)
+
+
+@dg.resource(description="ClubCRM settings read from the environment (CLUBCRM_HOME, ...).")
+def clubcrm_settings_from_env(_context) -> Settings:
+    return get_settings()
+
+
+def dbt_cli_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+def default_resources() -> dict[str, object]:
+    """Resources for `dagster dev` / the UI: everything from the environment."""
+    return {
+        "clubcrm": clubcrm_settings_from_env,
+        "warehouse": WarehouseResource(path=dg.EnvVar(WAREHOUSE_PATH_ENV)),
+        "dbt": dbt_cli_resource(),
+    }
+
+
+def resources_for(settings: Settings) -> dict[str, object]:
+    """Resources bound to one data folder (used by run_pipeline)."""
+    return {
+        "clubcrm": dg.ResourceDefinition.hardcoded_resource(settings, "ClubCRM settings"),
+        "warehouse": WarehouseResource(path=str(settings.build_warehouse_path)),
+        "dbt": dbt_cli_resource(),
+    }

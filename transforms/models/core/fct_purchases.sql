@@ -1,0 +1,61 @@
+with
+
+purchases as (
+    select * from {{ ref('stg_operational__purchases') }}
+),
+
+members as (
+    select member_id, member_no from {{ ref('stg_operational__members') }}
+),
+
+payments as (
+    select
+        purchase_id,
+        count(*) as payments_count,
+        sum(amount) as payments_amount,
+        max(paid_at) as last_paid_at
+    from {{ ref('stg_operational__purchase_payments') }}
+    group by purchase_id
+),
+
+final as (
+    select
+        purchases.purchase_id,
+        purchases.purchase_no,
+        members.member_no,
+        purchases.purchased_at,
+        purchases.amount,
+        purchases.paid_amount,
+        purchases.amount - purchases.paid_amount as arrears_amount,
+        case
+            when purchases.amount > 0
+            then cast(purchases.paid_amount / purchases.amount as decimal(9, 4))
+        end as paid_ratio,
+        (
+            purchases.fully_paid_at is not null
+            {%- if as_of_date() is none %}
+            or (purchases.amount > 0 and purchases.paid_amount >= purchases.amount)
+            {%- endif %}
+        ) as is_fully_paid,
+        purchases.fully_paid_at,
+        purchases.discount,
+        purchases.quantity,
+        purchases.product,
+        purchases.channel,
+        purchases.region_code as region,
+        purchases.salesperson,
+        purchases.regional_manager,
+        purchases.dealer,
+        purchases.purchase_type,
+        purchases.returns_purchase_id,
+        purchases.due_on,
+        purchases.is_cross_group,
+        coalesce(payments.payments_count, 0) as payments_count,
+        coalesce(payments.payments_amount, 0) as payments_amount,
+        payments.last_paid_at
+    from purchases
+    left join members on members.member_id = purchases.member_id
+    left join payments on payments.purchase_id = purchases.purchase_id
+)
+
+select * from final
