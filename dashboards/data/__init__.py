@@ -1,0 +1,1 @@
+"""Read-only data access for the dashboards (plain functions, testable without Streamlit)."""
