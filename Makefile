@@ -36,8 +36,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Benchmarks (not part of the suite): see docs/benchmarks.md.
 bench: install
-	$(BIN)/python tests/bench/run.py
+	$(BIN)/python tests/bench/bench_demo_data.py --members 100000
 
 clean:
 	rm -rf var transforms/target transforms/logs

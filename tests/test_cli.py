@@ -1,0 +1,64 @@
+"""The ``clubcrm`` command line: help everywhere, init, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from clubcrm.cli import main
+
+COMMANDS = [
+    [],
+    ["init"],
+    ["demo-data"],
+    ["pipeline"],
+    ["pipeline", "run"],
+    ["sql"],
+    ["serve"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "clubcrm")
+def test_every_command_explains_itself(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+    # a sentence of explanation, not just the usage line
+    assert len(result.output.splitlines()) > 4
+
+
+def test_init_creates_the_database_and_says_how_to_sign_in(clubcrm_home) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["init"])
+    assert first.exit_code == 0, first.output
+    assert clubcrm_home.operational_sqlite_path.exists()
+    assert "sign in as 'admin' with password '" in first.output
+
+    second = runner.invoke(main, ["init"])
+    assert second.exit_code == 0, second.output
+    assert "already exists" in second.output
+    assert "dictionary items added: 0" in second.output
+
+
+def test_init_with_a_chosen_admin_password(clubcrm_home) -> None:
+    result = CliRunner().invoke(main, ["init", "--admin-password", "Correct-Horse-9"])
+    assert result.exit_code == 0, result.output
+    assert "'Correct-Horse-9'" in result.output
+
+
+def test_a_malformed_as_of_date_is_explained() -> None:
+    result = CliRunner().invoke(main, ["pipeline", "run", "--as-of", "30/06/2025"])
+    assert result.exit_code == 2
+    assert "write it as YYYY-MM-DD" in result.output
+
+
+def test_demo_data_needs_a_positive_member_count() -> None:
+    result = CliRunner().invoke(main, ["demo-data", "--members", "0"])
+    assert result.exit_code == 2
+    assert "--members" in result.output
+
+
+def test_sql_without_a_published_warehouse_says_what_to_do(clubcrm_home) -> None:
+    result = CliRunner().invoke(main, ["sql", "select 1"])
+    assert result.exit_code == 1
+    assert "clubcrm pipeline run" in result.output
