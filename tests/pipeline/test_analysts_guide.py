@@ -15,7 +15,9 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
 def _examples() -> list[str]:
     blocks = re.findall(r"```sql\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
     statements = [s.strip() for block in blocks for s in block.split(";")]
-    return [s for s in statements if s and not all(line.startswith("--") for line in s.splitlines())]
+    return [
+        s for s in statements if s and not all(line.startswith("--") for line in s.splitlines())
+    ]
 
 
 def test_the_guide_has_examples() -> None:
