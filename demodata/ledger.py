@@ -20,19 +20,8 @@ from demodata.behaviour import Arrays, card_at, sort_by
 from demodata.reference import Plans
 from demodata.rng import stream
 from demodata.timebase import DAY, NA, Timeline, local_day, local_ts
+from operational.models.cards_points import POINT_EVENT_TYPES as EVENT_TYPES
 
-EVENT_TYPES = (
-    "purchase",
-    "activity",
-    "care",
-    "complaint",
-    "redemption",
-    "swipe",
-    "manual",
-    "expiry",
-    "reversal",
-    "opening",
-)
 E = {name: k for k, name in enumerate(EVENT_TYPES)}
 POSTED, PENDING, REJECTED = 0, 1, 2
 PENDING_DAYS = 7
