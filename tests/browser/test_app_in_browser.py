@@ -6,11 +6,13 @@ from screens import screenshot
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from operational.models import Card, Member
+from operational.models import Card, Member, MemberPointBalance
 
 
 def _metric_values(page) -> dict[str, str]:
-    page.wait_for_selector("[data-testid='stMetric']")
+    # all six KPI tiles, not the first one drawn
+    page.wait_for_function("document.querySelectorAll(\"[data-testid='stMetric']\").length >= 6")
+    page.wait_for_timeout(500)
     values = {}
     for metric in page.locator("[data-testid='stMetric']").all():
         label = metric.locator("[data-testid='stMetricLabel']").inner_text().strip()
@@ -59,6 +61,9 @@ def test_a_clerk_finds_a_member_by_a_mobile_typed_with_spaces(app_url, page, dem
             .where(Member.status == "active", Member.mobile.is_not(None), Card.kind == "main")
             .order_by(Member.id)
         ).first()
+        balance = session.scalar(
+            select(MemberPointBalance.balance).where(MemberPointBalance.member_id == member.id)
+        )
         duplicates = session.scalar(
             select(func.count()).select_from(Member).where(Member.mobile == member.mobile)
         )
@@ -72,5 +77,8 @@ def test_a_clerk_finds_a_member_by_a_mobile_typed_with_spaces(app_url, page, dem
     page.get_by_role("button", name="查询").click()
 
     page.get_by_role("heading", name=f"{member.name} · {member.member_no}").wait_for()
-    assert "积分余额" in page.locator("[data-testid='stMetric']").first.inner_text()
+    balance_metric = page.locator("[data-testid='stMetric']").filter(has_text="积分余额")
+    balance_metric.wait_for()
+    shown = balance_metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+    assert shown == f"{balance:,}"
     screenshot(page, "member-detail")
