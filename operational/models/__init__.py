@@ -24,7 +24,7 @@ from .membership import (
     PiiAccessLog,
     ReviewDecision,
 )
-from .reference import CardReader, DictionaryItem, StaffAccount
+from .reference import CardReader, DictionaryItem, NumberSequence, StaffAccount
 from .sales import Purchase, PurchasePayment
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Merchant",
     "MerchantService",
     "MerchantServiceUse",
+    "NumberSequence",
     "PiiAccessLog",
     "PointEntry",
     "Purchase",

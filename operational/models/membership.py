@@ -36,15 +36,19 @@ class Application(Base):
     source: Mapped[str | None] = mapped_column(String(40))  # dictionary: application_source
     is_automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str] = mapped_column(String(100))
+    # Toneless pinyin of the name ("zhang wei"): homophones share it (operational.names).
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
     gender: Mapped[str | None] = mapped_column(String(1))
     birthday: Mapped[date | None] = mapped_column(Date)
     mobile: Mapped[str | None] = mapped_column(String(20), index=True)
-    home_phone: Mapped[str | None] = mapped_column(String(30))
+    home_phone: Mapped[str | None] = mapped_column(String(30), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
     region: Mapped[str | None] = mapped_column(String(40))  # dictionary: region
     requested_tier: Mapped[str | None] = mapped_column(String(40))
+    # Channels the applicant agreed to be contacted on, comma-separated (sms,email,letter,phone).
+    consent_channels: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_by: Mapped[str | None] = mapped_column(String(60))
@@ -87,11 +91,12 @@ class Member(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_no: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)  # see Application
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
     gender: Mapped[str | None] = mapped_column(String(1))
     birthday: Mapped[date | None] = mapped_column(Date)
     mobile: Mapped[str | None] = mapped_column(String(20), index=True)
-    home_phone: Mapped[str | None] = mapped_column(String(30))
+    home_phone: Mapped[str | None] = mapped_column(String(30), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
     region: Mapped[str | None] = mapped_column(String(40))  # dictionary: region
