@@ -7,7 +7,9 @@ imports happen inside the commands so that ``--help`` stays fast.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -145,6 +147,135 @@ def pipeline_run(as_of: date | None, full: bool) -> None:
         click.echo(line)
     if not result.success:
         raise click.ClickException("pipeline run failed; the published warehouse is unchanged")
+
+
+@main.command()
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    default=None,
+    help="The day to run for (default: today in club time, Asia/Shanghai).",
+)
+def daily(day: date | None) -> None:
+    """Run the daily membership jobs: cancel expired sub-cards, apply tier upgrades, and flag
+    members whose contact details keep failing for an exit review.
+
+    Idempotent: running a day twice changes nothing more. Dagster runs the same work every day
+    at 02:00 (schedule membership_daily_schedule); use this command from cron instead.
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from operational.db import session_scope
+    from operational.services.daily import run_daily_membership_jobs
+
+    settings = get_settings()
+    _require_initialised(settings.database_url)
+    today = day or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    with session_scope(settings.database_url) as session:
+        report = run_daily_membership_jobs(session, today=today)
+    for line in report.lines():
+        click.echo(line)
+
+
+@main.group("import")
+def import_() -> None:
+    """Bulk import of CSV or Excel (.xlsx) files, UTF-8 or GBK, English or Chinese headings.
+
+    Good rows land once (importing the same file again adds nothing); bad rows are listed with
+    row, field and problem, and written to --report. The last line printed is
+    "imported: N, rejected: M".
+    """
+
+
+@import_.command("members")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the problems here (CSV, columns row, field, problem; also .xlsx when PATH "
+    "ends with .xlsx).",
+)
+def import_members_command(file: Path, report_path: Path | None) -> None:
+    """Import members from FILE (.csv or .xlsx).
+
+    Columns: member_no (optional; assigned when blank), name, id_number, mobile, home_phone,
+    email, address, region, channel, joined_at, tier, opening_points, or their Chinese
+    headings (姓名, 身份证号, 手机号, 入会日期, 开户积分, ...). Each row needs a name and an ID
+    number or a mobile.
+    """
+    from operational.db import session_factory
+    from operational.importers.members import import_members
+    from operational.importers.tabular import ImportFileError
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    _require_initialised(settings.database_url)
+    try:
+        with _progress_bar() as progress:
+            report = import_members(session_factory(settings.database_url), file, progress=progress)
+    except ImportFileError as exc:
+        raise click.ClickException(exc.message) from exc
+    lines = report.summary_lines()
+    for line in lines[:-1]:
+        click.echo(line)
+    if report_path is not None:
+        for written in report.write(report_path):
+            click.echo(f"report written: {written}")
+    elif report.problems:
+        click.echo("add --report PATH to get every problem in a file")
+    click.echo(lines[-1])
+
+
+def _require_initialised(database_url: str) -> None:
+    from sqlalchemy import inspect
+
+    from operational.db import get_engine
+
+    try:
+        ready = inspect(get_engine(database_url)).has_table("members")
+    except Exception as exc:  # unreachable server, bad URL: say so instead of a traceback
+        raise click.ClickException(
+            f"cannot open the operational database {_display_url(database_url)}: {exc}"
+        ) from exc
+    if not ready:
+        raise click.ClickException(
+            f"the operational database {_display_url(database_url)} is not set up — "
+            "run 'clubcrm init' first"
+        )
+
+
+@contextmanager
+def _progress_bar():
+    """A progress callback drawing a bar on a terminal for big files; None elsewhere."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm comes with dagster; without it, no bar
+        yield None
+        return
+    bars = []
+
+    def progress(done: int, total: int | None) -> None:
+        if not bars:
+            if total is None or total < 2000:
+                bars.append(None)
+                return
+            bars.append(tqdm(total=total, unit="row", file=sys.stderr, leave=False))
+        bar = bars[0]
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        if bars and bars[0] is not None:
+            bars[0].close()
 
 
 @main.command()

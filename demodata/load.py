@@ -75,6 +75,7 @@ class Loader:
         self._create_indexes()
         if self.backend == "postgresql":
             self._reset_sequences()
+            self._analyze()
             self.connection.commit()
         else:
             conn = self.connection
@@ -181,6 +182,13 @@ class Loader:
                         copy.write_row(row)
         self.counts[name] = self.counts.get(name, 0) + n
         return n
+
+    def _analyze(self) -> None:
+        """Fresh planner statistics (PostgreSQL): until autovacuum gets to the new rows the
+        planner guesses, and e.g. review matching's ``mobile IN (...)`` becomes a table scan."""
+        with self.connection.cursor() as cur:
+            for table in self.replaceable_tables():
+                cur.execute(f"ANALYZE {_quote(table.name)}")
 
     def _reset_sequences(self) -> None:
         """Explicit ids bypass PostgreSQL sequences: move each past the highest id."""

@@ -13,6 +13,7 @@ from demodata import vocab
 from demodata.rng import stream, weighted_choice
 from demodata.timebase import DAY, NA, Timeline, local_day, local_ts
 from operational.idnumber import CHECK_CHARACTERS, WEIGHTS
+from operational.names import char_key, name_key
 
 # -- dictionary codes used (operational/dictionary_defaults.py) -------------------------------
 APP_CHANNELS = ("sales_site", "service_centre", "website", "purchase")
@@ -86,6 +87,9 @@ class NameVocab:
         self.char_homophone = np.array(
             [cindex.get(vocab.GIVEN_HOMOPHONES.get(c, ""), -1) for c in chars]
         )
+        # Pinyin keys (operational.names.name_key), once per surname and character.
+        self.surname_keys = np.array([name_key(s) for s in self.surnames])
+        self.char_keys = np.array([" " + char_key(c) for c in chars])
 
 
 NAMES = NameVocab()
@@ -106,6 +110,12 @@ def draw_names(rng: np.random.Generator, male: np.ndarray) -> tuple[np.ndarray, 
 def name_strings(surname: np.ndarray, g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
     second = np.where(g2 >= 0, NAMES.chars[np.maximum(g2, 0)], "")
     return np.strings.add(np.strings.add(NAMES.surnames[surname], NAMES.chars[g1]), second)
+
+
+def name_keys(surname: np.ndarray, g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
+    """``operational.names.name_key`` of :func:`name_strings`, from per-character keys."""
+    second = np.where(g2 >= 0, NAMES.char_keys[np.maximum(g2, 0)], "")
+    return np.strings.add(np.strings.add(NAMES.surname_keys[surname], NAMES.char_keys[g1]), second)
 
 
 def id_check_characters(first17: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ from demodata.people import (
     NOTICE_METHODS,
     REGIONS,
     id_check_characters,
+    name_keys,
     name_strings,
 )
 from demodata.reference import DEPARTMENTS, Merchants, Plans, Readers, Staff
@@ -331,6 +332,7 @@ def members_table(w: World, lo: int, hi: int) -> Table:
         "id": idx + 1,
         "member_no": member_no(idx),
         "name": name_strings(m["surname"][idx], m["g1"][idx], m["g2"][idx]),
+        "name_key": name_keys(m["surname"][idx], m["g1"][idx], m["g2"][idx]),
         "id_number": ("str", id_numbers(m, idx), inc),
         "gender": ("str", np.where(m["male"][idx], "M", "F"), inc),
         "birthday": ("day", np.where(inc, NA, m["birth_day"][idx])),
@@ -375,6 +377,7 @@ def applications_table(w: World, lo: int, hi: int) -> Table:
         "source": _lookup(APP_SOURCES, m["source"][idx]),
         "is_automatic": (channel == 3).astype(np.int64),
         "name": name,
+        "name_key": name_keys(m["surname"][idx], m["g1"][idx], m["g2"][idx]),
         "id_number": id_numbers(m, idx),
         "gender": np.where(m["male"][idx], "M", "F"),
         "birthday": ("day", m["birth_day"][idx]),
@@ -437,6 +440,7 @@ def _duplicate_applications(w: World, lo: int, hi: int) -> Columns:
         "source": ("str", np.full(k, "referral"), d["channel"][rows] != 1),
         "is_automatic": np.zeros(k, np.int64),
         "name": name_strings(surname, g1, g2),
+        "name_key": name_keys(surname, g1, g2),
         "id_number": ("str", typo, ~d["id_typo"][rows]),
         "gender": np.where(m["male"][idx], "M", "F"),
         "birthday": ("day", m["birth_day"][idx]),

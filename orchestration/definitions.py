@@ -12,7 +12,7 @@ import os
 import dagster as dg
 
 from clubcrm.settings import get_settings
-from orchestration import dbt_assets, publish_assets, raw_assets
+from orchestration import dbt_assets, membership_jobs, publish_assets, raw_assets
 from orchestration.resources import WAREHOUSE_PATH_ENV, default_resources, warehouse_path
 
 # One variable for dbt's profile and the Dagster resource; default it from CLUBCRM_HOME.
@@ -29,6 +29,7 @@ defs = dg.Definitions.merge(
     raw_assets.defs,
     dbt_assets.defs,
     publish_assets.defs,
+    membership_jobs.defs,
     dg.Definitions(
         jobs=[warehouse_job],
         resources=default_resources(),

@@ -13,6 +13,9 @@ COMMANDS = [
     ["demo-data"],
     ["pipeline"],
     ["pipeline", "run"],
+    ["import"],
+    ["import", "members"],
+    ["daily"],
     ["sql"],
     ["serve"],
 ]

@@ -25,12 +25,11 @@ from operational.models import (
     PointEntry,
     Purchase,
 )
+from operational.validation import mobile_digits
 
 #: Profile fields whose values (also in the change history) are masked unless revealed.
 PII_FIELDS = frozenset({"id_number", "mobile", "home_phone"})
 
-_MOBILE_SEPARATORS = re.compile(r"[\s\-().]")
-_MAINLAND_MOBILE = re.compile(r"1\d{10}")
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]|\d{15}")
 
 
@@ -153,16 +152,10 @@ def _mask_field(field: str, value: str | None) -> str | None:
 
 
 def normalize_mobile(text: str) -> str | None:
-    """The 11 digits of a mainland mobile written as '+86 138-0013-8000', '0086…' or plain.
-
-    Returns None when ``text`` is not a mobile number.
+    """The 11 digits of a mainland mobile written as '+86 138-0013-8000', '0086…' or plain
+    (full-width digits too). Returns None when ``text`` is not a mobile number.
     """
-    digits = _MOBILE_SEPARATORS.sub("", text.strip())
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
-            digits = digits[len(prefix) :]
-            break
-    return digits if _MAINLAND_MOBILE.fullmatch(digits) else None
+    return mobile_digits(text)
 
 
 # -- search -----------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""The membership jobs that run once a day (scheduled by Dagster, or `clubcrm daily` from cron).
+
+Each job is idempotent, so running the day twice (a retry after a crash) changes nothing more:
+- expired sub-cards are cancelled (DOMAIN.md "Cards");
+- members whose earned points reached a higher tier get it, with a new main card;
+- members whose contact details kept failing get an automatic exit request (reviewed by staff).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operational.models import Member
+from operational.services import cards, lifecycle
+from operational.services.common import SYSTEM, Actor
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    day: date
+    sub_cards_expired: int
+    tier_upgrades: list[str]  # member numbers
+    contact_invalid_exits: list[str]  # member numbers with a new automatic exit request
+
+    def lines(self) -> list[str]:
+        return [
+            f"day: {self.day.isoformat()}",
+            f"sub-cards expired: {self.sub_cards_expired}",
+            f"tier upgrades: {len(self.tier_upgrades)}",
+            f"automatic exit requests (contact invalid): {len(self.contact_invalid_exits)}",
+        ]
+
+
+def run_daily_membership_jobs(
+    session: Session, *, today: date, actor: Actor = SYSTEM, contact_invalid_days: int = 180
+) -> DailyReport:
+    """Run the three daily membership jobs in the caller's transaction."""
+    expired = cards.cancel_expired_sub_cards(session, today=today, actor=actor)
+    upgraded = cards.apply_tier_upgrades(session, actor=actor)
+    exits = lifecycle.flag_contact_invalid_exits(
+        session, today=today, days=contact_invalid_days, actor=actor
+    )
+    numbers = {request.member_id for request in exits}
+    member_nos = (
+        sorted(session.scalars(select(Member.member_no).where(Member.id.in_(numbers))))
+        if numbers
+        else []
+    )
+    return DailyReport(
+        day=today,
+        sub_cards_expired=expired,
+        tier_upgrades=upgraded,
+        contact_invalid_exits=member_nos,
+    )

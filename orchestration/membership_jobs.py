@@ -1,0 +1,56 @@
+"""The daily membership jobs (operational.services.daily) as a Dagster job on a schedule.
+
+Runs at 02:00 club time: cancel expired sub-cards, apply tier upgrades, flag members whose
+contact details keep failing for an exit review. The work lives in ``operational``; this module
+only wires it to the scheduler. ``clubcrm daily`` runs the same function from cron.
+(No ``from __future__ import annotations`` here: Dagster reads the op's config annotation.)
+"""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from operational.db import session_scope
+from operational.services.daily import run_daily_membership_jobs
+
+CLUB_TIMEZONE = "Asia/Shanghai"
+
+
+class DailyMembershipConfig(dg.Config):
+    day: str = ""  # ISO date; empty means today in club time
+
+
+@dg.op(required_resource_keys={"clubcrm"}, description="Daily membership jobs (idempotent).")
+def membership_daily_op(context: dg.OpExecutionContext, config: DailyMembershipConfig) -> dict:
+    settings = context.resources.clubcrm
+    day = (
+        date.fromisoformat(config.day)
+        if config.day
+        else datetime.now(ZoneInfo(CLUB_TIMEZONE)).date()
+    )
+    with session_scope(settings.database_url) as session:
+        report = run_daily_membership_jobs(session, today=day)
+    for line in report.lines():
+        context.log.info(line)
+    return {
+        "day": report.day.isoformat(),
+        "sub_cards_expired": report.sub_cards_expired,
+        "tier_upgrades": len(report.tier_upgrades),
+        "contact_invalid_exits": len(report.contact_invalid_exits),
+    }
+
+
+@dg.job(description="Cancel expired sub-cards, apply tier upgrades, flag contact-invalid exits.")
+def membership_daily() -> None:
+    membership_daily_op()
+
+
+membership_daily_schedule = dg.ScheduleDefinition(
+    name="membership_daily_schedule",
+    job=membership_daily,
+    cron_schedule="0 2 * * *",
+    execution_timezone=CLUB_TIMEZONE,
+)
+
+defs = dg.Definitions(jobs=[membership_daily], schedules=[membership_daily_schedule])
