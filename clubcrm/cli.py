@@ -71,7 +71,7 @@ def init(admin_username: str, admin_password: str | None) -> None:
     if report.admin_password:
         click.echo(
             f"admin account created: sign in as '{report.admin_username}' with password "
-            f"'{report.admin_password}' (change it on the Accounts page)."
+            f"'{report.admin_password}' (keep it safe: it is shown only this once)."
         )
     else:
         click.echo(f"admin account '{report.admin_username}' already exists (unchanged).")
@@ -122,6 +122,46 @@ def demo_data(members: int, seed: int, months: int, end_date: date | None) -> No
     for table, count in summary.row_counts.items():
         click.echo(f"{table:<28} {count:>12,}")
     click.echo(f"generated {members:,} members in {summary.seconds:.1f} s")
+    created = _demo_accounts(settings.database_url)
+    if created:
+        click.echo(
+            f"demo accounts (password '{DEMO_PASSWORD}'): "
+            + ", ".join(f"{name} ({role})" for name, role in created)
+        )
+
+
+#: Accounts a demo club gets so that each role can be tried; never created outside demo-data.
+DEMO_ACCOUNTS = (
+    ("clerk", "Demo clerk", "staff"),
+    ("reviewer", "Demo reviewer", "reviewer"),
+    ("manager", "Demo manager", "manager"),
+    ("analyst", "Demo analyst", "analyst"),
+)
+DEMO_PASSWORD = "clubcrm-demo"
+
+
+def _demo_accounts(database_url: str) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from operational.db import make_engine
+    from operational.models import StaffAccount
+    from operational.services.accounts import create_account
+    from operational.services.common import SYSTEM
+
+    created = []
+    engine = make_engine(database_url)  # not the cached engine: leave no pooled connection open
+    try:
+        with Session(engine) as session, session.begin():
+            for username, display_name, role in DEMO_ACCOUNTS:
+                exists = select(StaffAccount.id).where(StaffAccount.username == username)
+                if session.scalar(exists):
+                    continue
+                create_account(session, SYSTEM, username, display_name, DEMO_PASSWORD, role)
+                created.append((username, role))
+    finally:
+        engine.dispose()
+    return created
 
 
 @main.group()

@@ -65,3 +65,30 @@ def test_sql_without_a_published_warehouse_says_what_to_do(clubcrm_home) -> None
     result = CliRunner().invoke(main, ["sql", "select 1"])
     assert result.exit_code == 1
     assert "clubcrm pipeline run" in result.output
+
+
+def test_demo_data_gives_each_role_an_account_and_daily_runs(clubcrm_home) -> None:
+    from sqlalchemy.orm import Session
+
+    from operational.db import make_engine
+    from operational.services.accounts import authenticate
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    args = ["demo-data", "--members", "200", "--seed", "3", "--end-date", "2026-06-30"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "reviewer (reviewer)" in result.output
+    engine = make_engine(clubcrm_home.database_url)
+    with Session(engine) as session, session.begin():
+        assert authenticate(session, "reviewer", "clubcrm-demo").role == "reviewer"
+        assert authenticate(session, "clerk", "clubcrm-demo").role == "staff"
+    engine.dispose()
+    again = runner.invoke(main, args)  # regenerating keeps the accounts, creates none twice
+    assert again.exit_code == 0, again.output
+    assert "demo accounts" not in again.output
+
+    daily = runner.invoke(main, ["daily", "--date", "2026-07-01"])
+    assert daily.exit_code == 0, daily.output
+    assert daily.output.splitlines()[0] == "day: 2026-07-01"
+    assert "sub-cards expired: " in daily.output
