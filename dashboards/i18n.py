@@ -27,6 +27,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.overview": "总览",
         "nav.members": "会员查询",
         "sidebar.language": "语言",
+        "auth.title": "登录 ClubCRM",
+        "auth.username": "用户名",
+        "auth.password": "密码",
+        "auth.submit": "登录",
+        "auth.missing": "请输入用户名和密码。",
+        "auth.bad_credentials": "用户名或密码错误。",
+        "auth.locked": (
+            "登录失败次数过多，账户已锁定。请 {minutes} 分钟后（{until} 之后）再试，或联系管理员。"
+        ),
+        "auth.inactive": "该账户已停用，请联系管理员。",
+        "auth.db_unavailable": (
+            "无法打开业务数据库：{error}。如果还没有初始化，请先运行 `clubcrm init`。"
+        ),
+        "auth.required": "请先登录。",
+        "auth.not_allowed": "您的角色（{role}）无权打开此页面。请从左侧菜单选择其他页面。",
+        "auth.signed_in_as": "当前用户：**{name}**",
+        "auth.role": "角色：{role}",
+        "auth.sign_out": "退出登录",
+        "role.staff": "业务员",
+        "role.reviewer": "审核员",
+        "role.manager": "经理",
+        "role.analyst": "数据分析员",
+        "role.admin": "管理员",
+        "members.reveal": "显示完整证件号和电话",
+        "members.revealed": "已显示完整号码；本次查看已记录（{user}）。",
         "overview.title": "会员总览",
         "overview.published_at": "数据发布时间：{when}",
         "overview.as_of": "数据截至 {day}",
@@ -163,6 +188,34 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.overview": "Overview",
         "nav.members": "Members",
         "sidebar.language": "Language",
+        "auth.title": "Sign in to ClubCRM",
+        "auth.username": "Username",
+        "auth.password": "Password",
+        "auth.submit": "Sign in",
+        "auth.missing": "Enter your username and password.",
+        "auth.bad_credentials": "Wrong username or password.",
+        "auth.locked": (
+            "Too many failed sign-ins: the account is locked. Try again in {minutes} minutes "
+            "(after {until}), or ask an administrator."
+        ),
+        "auth.inactive": "This account is deactivated; ask an administrator.",
+        "auth.db_unavailable": (
+            "Cannot open the operational database: {error}. If it is new, run `clubcrm init`."
+        ),
+        "auth.required": "Please sign in first.",
+        "auth.not_allowed": (
+            "Your role ({role}) may not open this page. Choose another page in the menu."
+        ),
+        "auth.signed_in_as": "Signed in as **{name}**",
+        "auth.role": "Role: {role}",
+        "auth.sign_out": "Sign out",
+        "role.staff": "Staff",
+        "role.reviewer": "Reviewer",
+        "role.manager": "Manager",
+        "role.analyst": "Analyst",
+        "role.admin": "Administrator",
+        "members.reveal": "Show full ID and phone numbers",
+        "members.revealed": "Full numbers shown; this view is logged ({user}).",
         "overview.title": "Members overview",
         "overview.published_at": "Data published: {when}",
         "overview.as_of": "events up to {day}",
@@ -293,6 +346,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "event.opening": "Opening balance",
     },
 }
+
+
+def _merge_catalogs() -> None:
+    from dashboards import catalogs
+
+    for catalog in catalogs.load():
+        for locale, labels in catalog.items():
+            clash = STRINGS[locale].keys() & labels.keys()
+            if clash:
+                raise RuntimeError(f"labels defined twice: {sorted(clash)}")
+            STRINGS[locale].update(labels)
+
+
+_merge_catalogs()
 
 # Dictionary labels (regions, tiers, card types, channels…) as shipped by `clubcrm init`.
 _DICTIONARY_LABELS: dict[tuple[str, str], tuple[str, str]] = {

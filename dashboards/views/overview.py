@@ -9,6 +9,7 @@ import streamlit as st
 
 from clubcrm.published import NoPublishedWarehouse
 from clubcrm.settings import Settings, get_settings
+from dashboards.auth import require_page
 from dashboards.data.overview import OverviewData, load_published_overview, published_version
 from dashboards.i18n import (
     current_locale,
@@ -112,6 +113,7 @@ def _region_chart(data: OverviewData, locale: str) -> None:
     st.plotly_chart(figure, key="members_by_region")
 
 
+require_page("overview")
 settings = get_settings()
 locale = current_locale()
 st.title(t("overview.title"))

@@ -110,9 +110,17 @@ def require_role(actor: Actor, allowed: Iterable[str], action: str) -> None:
 
 
 # -- dictionary ---------------------------------------------------------------------------------
-def dictionary_codes(session: Session, category: str, *, active_only: bool = True) -> list[str]:
-    """The codes of one dictionary category, in the admin's sort order."""
+def dictionary_codes(
+    session: Session, category: str, *, parent: str | None = None, active_only: bool = True
+) -> list[str]:
+    """The codes of one dictionary category, in the admin's sort order.
+
+    ``parent`` keeps only the items under that parent code (the sources of one application
+    channel; the ``main`` or ``sub`` card types).
+    """
     statement = select(DictionaryItem.code).where(DictionaryItem.category == category)
+    if parent is not None:
+        statement = statement.where(DictionaryItem.parent_code == parent)
     if active_only:
         statement = statement.where(DictionaryItem.active.is_(True))
     return list(session.scalars(statement.order_by(DictionaryItem.sort_order, DictionaryItem.code)))

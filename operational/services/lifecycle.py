@@ -834,3 +834,89 @@ def retry_notification(
     _apply_outcome(note, member, reached)
     session.flush()
     return note
+
+
+# -- read views for the desk pages ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ConsentRecord:
+    """A member's current consent on one channel (never asked: granted False, no time)."""
+
+    channel: str
+    granted: bool
+    recorded_at: datetime | None
+    source: str | None
+    recorded_by: str | None
+
+
+def consent_records(session: Session, member_no: str) -> dict[str, ConsentRecord]:
+    """The latest consent row per channel, for every channel in CONSENT_CHANNELS."""
+    member = _member_by_no(session, member_no)
+    latest: dict[str, ConsentRecord] = {}
+    for row in session.scalars(
+        select(MemberConsent)
+        .where(MemberConsent.member_id == member.id)
+        .order_by(MemberConsent.recorded_at.desc(), MemberConsent.id.desc())
+    ):
+        latest.setdefault(
+            row.channel,
+            ConsentRecord(row.channel, row.granted, row.recorded_at, row.source, row.recorded_by),
+        )
+    return {
+        channel: latest.get(channel, ConsentRecord(channel, False, None, None, None))
+        for channel in CONSENT_CHANNELS
+    }
+
+
+@dataclass(frozen=True)
+class PendingExit:
+    request_id: int
+    member_no: str
+    name: str
+    exit_type: str
+    is_automatic: bool
+    reason: str | None
+    requested_by: str | None
+    requested_at: datetime
+
+
+def pending_exits(session: Session, *, member_no: str | None = None) -> list[PendingExit]:
+    """Exit requests waiting for a reviewer, oldest first (one member's when ``member_no``)."""
+    statement = (
+        select(ExitRequest, Member)
+        .join(Member, Member.id == ExitRequest.member_id)
+        .where(ExitRequest.status == "pending")
+        .order_by(ExitRequest.requested_at, ExitRequest.id)
+    )
+    if member_no is not None:
+        statement = statement.where(Member.member_no == member_no)
+    return [
+        PendingExit(
+            request_id=request.id,
+            member_no=member.member_no,
+            name=member.name,
+            exit_type=request.exit_type,
+            is_automatic=request.is_automatic,
+            reason=request.reason,
+            requested_by=request.requested_by,
+            requested_at=request.requested_at,
+        )
+        for request, member in session.execute(statement)
+    ]
+
+
+@dataclass(frozen=True)
+class EditState:
+    """What a profile-edit form needs: the version to send back, and the editable values."""
+
+    member_no: str
+    version: int
+    values: dict[str, str | None]
+
+
+def edit_state(session: Session, member_no: str) -> EditState:
+    member = _member_by_no(session, member_no)
+    return EditState(
+        member_no=member.member_no,
+        version=member.version,
+        values={name: getattr(member, name) for name in EDITABLE_FIELDS},
+    )

@@ -10,13 +10,22 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
+from screens import CLERK, REVIEWER
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from operational.db import make_engine
+from operational.services.accounts import create_account
+from operational.services.common import SYSTEM
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -37,12 +46,38 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_env) -> Iterator[str]:
-    """`clubcrm serve` on the shared demo warehouse, on a free local port."""
+def app_database_url(demo_env, tmp_path_factory) -> str:
+    """A copy of the demo's operational DB for the served app, with the clerk's and the
+    reviewer's accounts.
+
+    Signing in writes (last sign-in, failed attempts), and the shared demo must stay unchanged.
+    """
+    source = make_url(demo_env.database_url)
+    assert source.get_backend_name() == "sqlite", "the demo environment uses SQLite"
+    copy = tmp_path_factory.mktemp("browser-db") / "operational.sqlite"
+    with closing(sqlite3.connect(source.database)) as src, closing(sqlite3.connect(copy)) as dst:
+        src.backup(dst)
+    url = f"sqlite:///{copy}"
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        create_account(session, SYSTEM, CLERK[0], "Clerk", CLERK[1], "staff")
+        create_account(session, SYSTEM, REVIEWER[0], "Reviewer", REVIEWER[1], "reviewer")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_env, app_database_url) -> Iterator[str]:
+    """`clubcrm serve` on the shared demo warehouse (and a copy of its DB), on a free port."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "clubcrm.cli", "serve", "--port", str(port), "--host", "127.0.0.1"],
-        env={**os.environ, "CLUBCRM_HOME": str(demo_env.home), "CLUBCRM_LOCALE": "zh_CN"},
+        env={
+            **os.environ,
+            "CLUBCRM_HOME": str(demo_env.home),
+            "CLUBCRM_DATABASE_URL": app_database_url,
+            "CLUBCRM_LOCALE": "zh_CN",
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -1,10 +1,15 @@
-"""Screenshots of browser tests, saved under test-artifacts/screenshots/ (not committed)."""
+"""Helpers of the browser tests: signing in, and screenshots saved under
+test-artifacts/screenshots/ (not committed)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+#: The staff account the browser tests sign in with (created in their copy of the demo DB).
+CLERK = ("clerk", "clerk-password-1")
+#: The reviewer account of the browser tests (created beside the clerk's).
+REVIEWER = ("reviewer", "reviewer-password-1")
 
 
 def screenshot(page, name: str) -> Path:
@@ -12,3 +17,17 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def fill_sign_in(page, username: str, password: str) -> None:
+    """Type into the sign-in form (Chinese labels: the served app starts in zh_CN) and submit."""
+    page.get_by_role("heading", name="登录 ClubCRM").wait_for()
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录", exact=True).click()
+
+
+def sign_in(page, username: str = CLERK[0], password: str = CLERK[1]) -> None:
+    """Sign in through the form of the page the browser is on; wait until it is done."""
+    fill_sign_in(page, username, password)
+    page.get_by_role("button", name="退出登录").wait_for()

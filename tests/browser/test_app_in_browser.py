@@ -1,8 +1,9 @@
-"""The app as a person sees it: the Overview's figures and finding a member, in chromium."""
+"""The app as a person sees it, in chromium: signing in, the Overview's figures, finding a
+member."""
 
 from __future__ import annotations
 
-from screens import screenshot
+from screens import CLERK, fill_sign_in, screenshot, sign_in
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,7 @@ def test_a_manager_sees_the_overview_figures_in_both_languages(app_url, page, de
     engine.dispose()
 
     page.goto(app_url)  # the Overview is the default page
+    sign_in(page)
     page.get_by_role("heading", name="会员总览").wait_for()
     assert _metric_values(page)["会员总数"] == f"{members:,}"
     page.locator(".js-plotly-plot").first.wait_for()  # the chart is drawn
@@ -71,7 +73,8 @@ def test_a_clerk_finds_a_member_by_a_mobile_typed_with_spaces(app_url, page, dem
     assert duplicates == 1
     typed = f"+86 {member.mobile[:3]} {member.mobile[3:7]} {member.mobile[7:]}"
 
-    page.goto(f"{app_url}/members")
+    page.goto(f"{app_url}/members")  # a bookmarked address: signing in leads there
+    sign_in(page)
     page.get_by_role("heading", name="会员查询").wait_for()
     page.get_by_label("会员号、卡号、手机号（或后四位）、姓名或身份证号").fill(typed)
     page.get_by_role("button", name="查询").click()
@@ -82,3 +85,20 @@ def test_a_clerk_finds_a_member_by_a_mobile_typed_with_spaces(app_url, page, dem
     shown = balance_metric.locator("[data-testid='stMetricValue']").inner_text().strip()
     assert shown == f"{balance:,}"
     screenshot(page, "member-detail")
+
+
+def test_a_wrong_password_shows_the_error_and_keeps_the_form(app_url, page) -> None:
+    page.goto(app_url)
+    fill_sign_in(page, CLERK[0], "not-the-password")
+    error = page.locator("[data-testid='stAlert']").filter(has_text="用户名或密码错误。")
+    error.wait_for()
+    assert page.get_by_role("heading", name="登录 ClubCRM").is_visible()
+    assert page.locator("[data-testid='stMetric']").count() == 0
+    assert page.get_by_role("button", name="退出登录").count() == 0
+    screenshot(page, "sign-in-refused")
+
+    # the right password then opens the Overview, and signing out returns to the form
+    fill_sign_in(page, *CLERK)
+    page.get_by_role("heading", name="会员总览").wait_for()
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("heading", name="登录 ClubCRM").wait_for()

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from smallclub import signed_in
 from streamlit.testing.v1 import AppTest
 
 from clubcrm.settings import Settings
 
-MEMBERS_PAGE = str(Path(__file__).resolve().parents[2] / "dashboards" / "pages" / "members.py")
+MEMBERS_PAGE = str(Path(__file__).resolve().parents[2] / "dashboards" / "views" / "members.py")
 
 
-def _page(locale: str | None = None) -> AppTest:
+def _page(locale: str | None = None, role: str = "staff") -> AppTest:
     page = AppTest.from_file(MEMBERS_PAGE, default_timeout=30)
+    signed_in(page, role)
     if locale:
         page.session_state["locale"] = locale
     return page.run()

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import build_small_warehouse  # noqa: I001 - tests/dashboards/conftest.py
+from smallclub import build_small_warehouse, signed_in
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
@@ -74,6 +74,7 @@ def operational_counts(settings: Settings) -> OperationalCounts:
 
 def _router(locale: str | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
+    signed_in(app, "manager")
     if locale:
         app.session_state["locale"] = locale
     return app.run()
