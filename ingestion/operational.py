@@ -33,8 +33,13 @@ from operational.models import Base
 RAW_SCHEMA = "raw"
 SOURCE_ALIAS = "operational_src"
 
+#: Bookkeeping tables with no analytical meaning (the next member/card number to hand out).
+EXCLUDED_TABLES: frozenset[str] = frozenset({"number_sequences"})
+
 #: Every table of the operational schema, in a stable order (the ``raw`` asset per table).
-OPERATIONAL_TABLES: tuple[str, ...] = tuple(sorted(Base.metadata.tables))
+OPERATIONAL_TABLES: tuple[str, ...] = tuple(
+    sorted(name for name in Base.metadata.tables if name not in EXCLUDED_TABLES)
+)
 
 #: Columns never copied: secrets have no analytical use and no place in a warehouse.
 EXCLUDED_COLUMNS: dict[str, tuple[str, ...]] = {"staff_accounts": ("password_hash",)}

@@ -605,13 +605,16 @@ def write_small_spool(spool_dir: Path) -> int:
 
 
 def operational_row_counts(database_url: str) -> dict[str, int]:
-    """Row count of every operational table, read with SQLAlchemy."""
+    """Row count of every ingested operational table, read with SQLAlchemy."""
+    from ingestion.operational import OPERATIONAL_TABLES
+
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
             return {
                 name: connection.execute(select(func.count()).select_from(table)).scalar_one()
                 for name, table in Base.metadata.tables.items()
+                if name in OPERATIONAL_TABLES
             }
     finally:
         engine.dispose()
