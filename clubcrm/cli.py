@@ -270,6 +270,60 @@ def import_members_command(file: Path, report_path: Path | None) -> None:
     click.echo(lines[-1])
 
 
+@import_.command("purchases")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--create-members",
+    is_flag=True,
+    default=False,
+    help="Create a minimal member, flagged incomplete, for an unknown member_no (legacy "
+    "history); without it such a row is rejected.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the problems here (CSV, columns row, field, problem; also .xlsx when PATH "
+    "ends with .xlsx).",
+)
+def import_purchases_command(file: Path, create_members: bool, report_path: Path | None) -> None:
+    """Import purchase history from FILE (.csv or .xlsx).
+
+    Columns: member_no, purchased_at, amount, paid_amount (default: amount), quantity, product,
+    channel, region, salesperson, purchase_type, purchase_no (optional; without it a key derived
+    from the row's content keeps a re-import from adding anything), or their Chinese headings
+    (会员编号, 成交日期, 金额, 已付金额, 数量, 产品, 销售渠道, 地区, 置业顾问, 成交类型, 成交编号).
+    Fully paid purchases earn their points once.
+    """
+    from operational.db import session_factory
+    from operational.importers.purchases import import_purchases
+    from operational.importers.tabular import ImportFileError
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    _require_initialised(settings.database_url)
+    try:
+        with _progress_bar() as progress:
+            report = import_purchases(
+                session_factory(settings.database_url),
+                file,
+                create_members=create_members,
+                progress=progress,
+            )
+    except ImportFileError as exc:
+        raise click.ClickException(exc.message) from exc
+    lines = report.summary_lines()
+    for line in lines[:-1]:
+        click.echo(line)
+    if report_path is not None:
+        for written in report.write(report_path):
+            click.echo(f"report written: {written}")
+    elif report.problems:
+        click.echo("add --report PATH to get every problem in a file")
+    click.echo(lines[-1])
+
+
 def _require_initialised(database_url: str) -> None:
     from sqlalchemy import inspect
 

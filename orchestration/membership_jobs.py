@@ -36,6 +36,7 @@ def membership_daily_op(context: dg.OpExecutionContext, config: DailyMembershipC
     return {
         "day": report.day.isoformat(),
         "sub_cards_expired": report.sub_cards_expired,
+        "points_expired": report.points_expired,
         "tier_upgrades": len(report.tier_upgrades),
         "contact_invalid_exits": len(report.contact_invalid_exits),
     }

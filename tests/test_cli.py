@@ -15,6 +15,7 @@ COMMANDS = [
     ["pipeline", "run"],
     ["import"],
     ["import", "members"],
+    ["import", "purchases"],
     ["daily"],
     ["sql"],
     ["serve"],

@@ -1155,9 +1155,17 @@ def _link_purchases(session: Session, applications: Sequence[Application], membe
     ids = [a.purchase_id for a in applications if a.purchase_id is not None]
     if not ids:
         return
+    # Imported here: purchases imports this module (a purchase raises an application).
+    from operational.services.purchases import post_points_for_linked_purchase
+
+    linked = []
     for purchase in session.scalars(select(Purchase).where(Purchase.id.in_(ids))):
         if purchase.member_id is None:
             purchase.member_id = member.id
+            linked.append(purchase.id)
+    session.flush()
+    for purchase_id in linked:  # a fully paid purchase earns its points now, once
+        post_points_for_linked_purchase(session, purchase_id)
 
 
 def _decision_message(

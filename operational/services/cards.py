@@ -28,7 +28,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
-from operational.models import Card, DictionaryItem, Member, MemberChange, MemberPointBalance
+from operational.models import Card, DictionaryItem, Member, MemberChange
 from operational.models.base import utcnow
 from operational.services.common import (
     ENTER_ROLES,
@@ -43,8 +43,9 @@ from operational.services.common import (
     require_role,
 )
 
-#: Earned points (``MemberPointBalance.earned_total``) a member needs to reach a tier. Tiers not
-#: listed (ordinary) need nothing. ``apply_tier_upgrades`` only ever moves members up.
+#: Points earned in the last 365 days (``points.earned_in_period``) a member needs to reach a
+#: tier. Tiers not listed (ordinary) need nothing. ``apply_tier_upgrades`` only ever moves
+#: members up.
 TIER_THRESHOLDS: dict[str, int] = {"vip": 10_000}
 
 #: Why a main card was replaced (``cards.end_reason`` of the old card).
@@ -621,12 +622,19 @@ def _tier_rank(tier: str) -> int:
     return TIER_THRESHOLDS.get(tier, 0)
 
 
-def apply_tier_upgrades(session: Session, *, actor: Actor = SYSTEM) -> list[str]:
-    """Upgrade active members whose earned points reached a higher tier; their member numbers.
+def apply_tier_upgrades(
+    session: Session, *, actor: Actor = SYSTEM, today: date | None = None
+) -> list[str]:
+    """Upgrade active members whose points earned in the last 365 days reached a higher tier;
+    their member numbers.
 
-    Each upgrade is a ``change_tier`` (history row and a new main card). Never downgrades;
-    running it again changes nothing.
+    Earned points are ``points.earned_in_period`` (positive posted entries, reversals excluded),
+    never the spendable balance, so spending does not hold a member back. Each upgrade is a
+    ``change_tier`` (history row and a new main card). Never downgrades; running it again changes
+    nothing. Postings do not call this: the daily job does.
     """
+    from operational.services.points import club_today, earned_by_member
+
     require_role(actor, ENTER_ROLES, "change members' tiers")
     available = set(_card_types(session, "main"))
     targets = sorted(
@@ -636,14 +644,21 @@ def apply_tier_upgrades(session: Session, *, actor: Actor = SYSTEM) -> list[str]
     if not targets:
         return []
     lowest = targets[-1][0]
+    earned_by = {
+        member_id: earned
+        for member_id, earned in earned_by_member(session, today=today or club_today()).items()
+        if earned >= lowest
+    }
+    if not earned_by:
+        return []
     rows = session.execute(
-        select(Member.member_no, Member.tier, MemberPointBalance.earned_total)
-        .join(MemberPointBalance, MemberPointBalance.member_id == Member.id)
-        .where(Member.status == "active", MemberPointBalance.earned_total >= lowest)
+        select(Member.id, Member.member_no, Member.tier)
+        .where(Member.status == "active", Member.id.in_(list(earned_by)))
         .order_by(Member.member_no)
     ).all()
     upgraded: list[str] = []
-    for member_no, tier, earned in rows:
+    for member_id, member_no, tier in rows:
+        earned = earned_by[member_id]
         target = next((t for threshold, t in targets if earned >= threshold), None)
         if target is None or _tier_rank(target) <= _tier_rank(tier):
             continue
@@ -652,7 +667,8 @@ def apply_tier_upgrades(session: Session, *, actor: Actor = SYSTEM) -> list[str]
             actor,
             member_no,
             target,
-            reason=f"earned {earned} points, threshold {TIER_THRESHOLDS[target]} for {target}",
+            reason=f"earned {earned} points in 365 days, threshold {TIER_THRESHOLDS[target]} "
+            f"for {target}",
         )
         upgraded.append(member_no)
     return upgraded

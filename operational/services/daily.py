@@ -2,7 +2,9 @@
 
 Each job is idempotent, so running the day twice (a retry after a crash) changes nothing more:
 - expired sub-cards are cancelled (DOMAIN.md "Cards");
-- members whose earned points reached a higher tier get it, with a new main card;
+- points past their expiry date expire (what is left of each award, ``points.expire_points``);
+- members whose points earned in the last 365 days reached a higher tier get it, with a new
+  main card (postings never upgrade by themselves; this job does);
 - members whose contact details kept failing get an automatic exit request (reviewed by staff).
 """
 
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operational.models import Member
-from operational.services import cards, lifecycle
+from operational.services import cards, lifecycle, points
 from operational.services.common import SYSTEM, Actor
 
 
@@ -25,6 +27,7 @@ class DailyReport:
     sub_cards_expired: int
     tier_upgrades: list[str]  # member numbers
     contact_invalid_exits: list[str]  # member numbers with a new automatic exit request
+    points_expired: int = 0  # expiry entries written
 
     def lines(self) -> list[str]:
         return [
@@ -32,15 +35,17 @@ class DailyReport:
             f"sub-cards expired: {self.sub_cards_expired}",
             f"tier upgrades: {len(self.tier_upgrades)}",
             f"automatic exit requests (contact invalid): {len(self.contact_invalid_exits)}",
+            f"point awards expired: {self.points_expired}",
         ]
 
 
 def run_daily_membership_jobs(
     session: Session, *, today: date, actor: Actor = SYSTEM, contact_invalid_days: int = 180
 ) -> DailyReport:
-    """Run the three daily membership jobs in the caller's transaction."""
+    """Run the daily membership jobs in the caller's transaction."""
     expired = cards.cancel_expired_sub_cards(session, today=today, actor=actor)
-    upgraded = cards.apply_tier_upgrades(session, actor=actor)
+    points_expired = points.expire_points(session, today=today, actor=actor)
+    upgraded = cards.apply_tier_upgrades(session, actor=actor, today=today)
     exits = lifecycle.flag_contact_invalid_exits(
         session, today=today, days=contact_invalid_days, actor=actor
     )
@@ -55,4 +60,5 @@ def run_daily_membership_jobs(
         sub_cards_expired=expired,
         tier_upgrades=upgraded,
         contact_invalid_exits=member_nos,
+        points_expired=points_expired,
     )

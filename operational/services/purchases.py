@@ -4,7 +4,23 @@ A purchase by a member is linked to them by member number; a purchase by someone
 member raises an automatic membership application (DOMAIN.md "Membership": "a recorded purchase
 by a customer who is not a member creates an application by itself"), which a reviewer decides.
 Recording is idempotent on the purchase number, so a retried submission records nothing twice.
-Points for fully paid purchases are the ledger's concern (operational/services/points.py).
+
+Purchase points (DOMAIN.md "Points": a purchase earns points only when it is 100% paid):
+
+- A purchase earns :func:`purchase_points` = ``min(5000, amount // 100)`` points (the rule of the
+  demo history, ``demodata/ledger.py``), posted once through :func:`points.post_entry` with the
+  key ``purchase:{purchase.id}`` (event ``purchase``, the member's active main card, expiring on
+  ``points.expiry_date(day fully paid)``) — by the payment that first makes ``paid_amount``
+  reach ``amount`` (:func:`add_payment`), or at once when the purchase is recorded fully paid.
+  Returns and purchases of non-members earn nothing; when a non-member's purchase is later linked
+  to a member, :func:`post_points_for_linked_purchase` posts what it earned.
+- A return (``purchase_type`` "return" with ``returns_purchase_no``) reverses the original
+  purchase's points once (``points.reverse_entry``, key ``return:{original.id}``). When the
+  member has spent some of them, the reversal takes what the balance still holds and the rest is
+  not recovered (``reverse_entry`` caps at the balance; the balance never goes negative). A
+  return reverses the whole award, also for a partial return.
+- Once a purchase is fully paid its money (amount, quantity, discount) is fixed
+  (:func:`update_purchase` refuses with ``money_locked``); the descriptive fields stay editable.
 """
 
 from __future__ import annotations
@@ -13,22 +29,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from operational.models import Application, Member, Purchase
+from operational.models import Application, Member, PointEntry, Purchase, PurchasePayment
+from operational.models.base import utcnow as utc_now
 from operational.models.sales import PURCHASE_TYPES
+from operational.services import points
 from operational.services.applications import application_from_purchase, application_label
+from operational.services.cards import active_main_card
 from operational.services.common import (
     ENTER_ROLES,
+    SYSTEM,
     Actor,
+    Conflict,
+    NotFound,
     Problem,
+    ServiceError,
     ValidationFailed,
     check_code,
     require_role,
 )
 from operational.validation import clean_id_number, mobile_digits, normalise_text
+
+CLUB_ZONE = ZoneInfo("Asia/Shanghai")
+#: Purchase points: one point per 100 yuan of the amount, at most this many per purchase.
+PURCHASE_POINTS_CAP = 5000
+#: Yuan per purchase point.
+YUAN_PER_POINT = 100
+
+
+def purchase_points(amount: Decimal) -> int:
+    """Points a fully paid purchase of ``amount`` yuan earns: min(5000, amount // 100)."""
+    if amount <= 0:
+        return 0
+    return min(PURCHASE_POINTS_CAP, int(amount // YUAN_PER_POINT))
 
 
 @dataclass(frozen=True)
@@ -82,9 +119,34 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
     ):
         problems.append(problem)
 
+    original = None
+    returns_no = normalise_text(data.get("returns_purchase_no"))
+    if returns_no and kind != "return":
+        problems.append(
+            Problem(
+                "returns_purchase_no",
+                "not_a_return",
+                "only a return names the purchase it returns; set the purchase type to return",
+            )
+        )
+    elif returns_no:
+        original = session.scalar(select(Purchase).where(Purchase.purchase_no == returns_no))
+        if original is None or original.purchase_type == "return":
+            problems.append(
+                Problem(
+                    "returns_purchase_no",
+                    "purchase_not_found",
+                    f"no purchase (other than a return) has the number {returns_no}",
+                    {"value": returns_no},
+                )
+            )
+            original = None
+
     member = None
     member_no = normalise_text(data.get("member_no"))
-    if member_no:
+    if original is not None and original.member_id is not None and not member_no:
+        member = session.get(Member, original.member_id)
+    elif member_no:
         member = session.scalar(select(Member).where(Member.member_no == member_no.upper()))
         if member is None:
             problems.append(
@@ -104,7 +166,26 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
                     {"member_no": member.member_no},
                 )
             )
-    elif not normalise_text(data.get("customer_name")):
+    if (
+        original is not None
+        and member is not None
+        and original.member_id is not None
+        and original.member_id != member.id
+    ):
+        problems.append(
+            Problem(
+                "member_no",
+                "not_the_buyer",
+                f"purchase {original.purchase_no} was made by another member",
+                {"value": member_no},
+            )
+        )
+    if (
+        not member_no
+        and member is None
+        and original is None
+        and not normalise_text(data.get("customer_name"))
+    ):
         problems.append(
             Problem(
                 "customer_name",
@@ -130,6 +211,7 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
         channel=channel,
         salesperson=normalise_text(data.get("salesperson")),
         purchase_type=kind,
+        returns_purchase_id=original.id if original is not None else None,
         purchased_at=purchased_at,
         created_by=actor.username,
     )
@@ -137,9 +219,306 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
         purchase.fully_paid_at = purchased_at
     session.add(purchase)
     session.flush()
-    if member is None:
+    if member is None and kind != "return":
         application_from_purchase(session, purchase, actor=actor)
+    if purchase.fully_paid_at is not None:
+        _post_purchase_points(session, purchase, actor)
+    if original is not None:
+        _reverse_for_return(session, actor, original, purchase)
     return _result(session, purchase, created=True)
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment_id: int
+    created: bool  # False when this idempotency key was already recorded
+    purchase_no: str
+    paid_amount: Decimal
+    fully_paid: bool
+    points_entry_id: int | None  # the purchase's points entry, once posted
+
+
+def add_payment(
+    session: Session,
+    actor: Actor,
+    purchase_no: str,
+    *,
+    amount: object,
+    paid_at: object,
+    idempotency_key: str,
+    method: str | None = None,
+) -> PaymentResult:
+    """Record one payment (instalment) of a purchase, once per ``idempotency_key``.
+
+    ``paid_amount`` grows by ``amount``; the payment that first makes it reach the purchase's
+    amount sets ``fully_paid_at`` and posts the purchase points (see the module docstring). A
+    payment beyond what is still due is refused (``overpayment``), as is a payment of a return
+    (``return_not_payable``). The purchase row is locked, so concurrent instalments add up and
+    post the points once.
+    """
+    require_role(actor, ENTER_ROLES, "record payments")
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 120:
+        raise ServiceError(
+            "an idempotency key of 1 to 120 characters naming this payment is required",
+            code="invalid_idempotency_key",
+            field="idempotency_key",
+        )
+    existing = _payment_by_key(session, key)
+    if existing is not None:
+        return _payment_result(session, existing, created=False, purchase_no=purchase_no)
+    problems: list[Problem] = []
+    money = _money(amount, "amount", problems, required=True)
+    if money is not None and money <= 0:
+        problems.append(Problem("amount", "not_positive", "a payment is more than 0 yuan"))
+    when = _timestamp(paid_at, problems, field="paid_at")
+    if problems:
+        raise ValidationFailed(problems)
+    assert money is not None and when is not None
+
+    purchase = _locked_purchase(session, purchase_no)
+    existing = _payment_by_key(session, key)  # a concurrent retry got the lock first
+    if existing is not None:
+        return _payment_result(session, existing, created=False)
+    if purchase.purchase_type == "return":
+        raise ServiceError(
+            f"purchase {purchase.purchase_no} is a return; a return takes no payments",
+            code="return_not_payable",
+            field="purchase",
+        )
+    due = purchase.amount - purchase.paid_amount
+    if money > due:
+        raise ServiceError(
+            f"purchase {purchase.purchase_no} has {max(due, Decimal(0))} yuan still due; "
+            f"a payment of {money} is more than that",
+            code="overpayment",
+            field="amount",
+            due=str(max(due, Decimal(0))),
+        )
+    payment = PurchasePayment(
+        purchase_id=purchase.id,
+        amount=money,
+        paid_at=when,
+        method=normalise_text(method),
+        idempotency_key=key,
+    )
+    session.add(payment)
+    purchase.paid_amount = purchase.paid_amount + money
+    if purchase.fully_paid_at is None and purchase.paid_amount >= purchase.amount:
+        purchase.fully_paid_at = when
+    session.flush()
+    if purchase.fully_paid_at is not None:
+        _post_purchase_points(session, purchase, actor)
+    return _payment_result(session, payment, created=True)
+
+
+def post_points_for_linked_purchase(
+    session: Session, purchase_id: int, *, actor: Actor = SYSTEM
+) -> PointEntry | None:
+    """Post the points of a purchase that was linked to a member after it was recorded.
+
+    Call it when a non-member's purchase gets its ``member_id`` (for instance when the automatic
+    application it raised is approved). Returns the purchase's points entry (the existing one
+    when already posted; the key ``purchase:{id}`` makes repeated calls harmless), or None when
+    the purchase earns nothing (no member yet, not fully paid, a return, returned since, or less
+    than 100 yuan).
+    """
+    purchase = session.scalar(
+        select(Purchase)
+        .where(Purchase.id == purchase_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if purchase is None:
+        raise NotFound(f"purchase id {purchase_id} does not exist", code="purchase_not_found")
+    return _post_purchase_points(session, purchase, actor)
+
+
+#: Fields :func:`update_purchase` changes at any time, and the money fields it changes only
+#: until the purchase is fully paid. ``paid_amount`` changes through :func:`add_payment` only.
+DESCRIPTIVE_FIELDS = ("product", "region", "channel", "salesperson", "invoice_no")
+MONEY_FIELDS = ("amount", "quantity", "discount")
+_FIELD_ALIASES = {"invoice": "invoice_no"}
+
+
+def update_purchase(
+    session: Session, actor: Actor, purchase_no: str, changes: Mapping[str, object]
+) -> Purchase:
+    """Change a recorded purchase: product, region, channel, salesperson, invoice (``invoice``
+    or ``invoice_no``); and amount, quantity or discount while it is not fully paid.
+
+    Refused with ``money_locked`` for a money change once the purchase is fully paid (its points
+    were posted from that amount), ``use_add_payment`` for ``paid_amount``, ``unknown_field``
+    for anything else. A new amount at or below what was paid completes the purchase and posts
+    its points.
+    """
+    require_role(actor, ENTER_ROLES, "change purchases")
+    purchase = _locked_purchase(session, purchase_no)
+    problems: list[Problem] = []
+    values: dict[str, object] = {}
+    for raw_field, value in changes.items():
+        field = _FIELD_ALIASES.get(raw_field, raw_field)
+        if field == "paid_amount":
+            problems.append(
+                Problem(field, "use_add_payment", "record payments with add_payment instead")
+            )
+        elif field in MONEY_FIELDS and purchase.fully_paid_at is not None:
+            problems.append(
+                Problem(
+                    field,
+                    "money_locked",
+                    f"purchase {purchase.purchase_no} is fully paid and its points were posted "
+                    f"from its amount; {field} can no longer change — record a return instead",
+                )
+            )
+        elif field == "amount":
+            values[field] = _money(value, field, problems, required=True)
+        elif field == "discount":
+            values[field] = _money(value, field, problems, required=True)
+        elif field == "quantity":
+            values[field] = _quantity(value, problems)
+        elif field in DESCRIPTIVE_FIELDS:
+            text = normalise_text(value)
+            if field == "product" and not text:
+                problems.append(Problem(field, "required", "enter the product"))
+            if field == "channel" and text is not None:
+                if problem := check_code(session, "sales_channel", text, "channel"):
+                    problems.append(problem)
+            values[field] = text
+        else:
+            problems.append(
+                Problem(
+                    raw_field,
+                    "unknown_field",
+                    f"{raw_field!r} cannot be changed; change one of: "
+                    f"{', '.join(DESCRIPTIVE_FIELDS + MONEY_FIELDS)}",
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    for field, value in values.items():
+        setattr(purchase, field, value)
+    if (
+        purchase.fully_paid_at is None
+        and purchase.purchase_type != "return"
+        and purchase.amount > 0
+        and purchase.paid_amount >= purchase.amount
+    ):
+        purchase.fully_paid_at = utc_now()
+    session.flush()
+    if purchase.fully_paid_at is not None:
+        _post_purchase_points(session, purchase, actor)
+    return purchase
+
+
+def purchase_points_entry(session: Session, purchase_id: int) -> PointEntry | None:
+    """The points entry a purchase earned, if any (key ``purchase:{id}``)."""
+    return session.scalar(
+        select(PointEntry).where(PointEntry.idempotency_key == f"purchase:{purchase_id}")
+    )
+
+
+def _post_purchase_points(session: Session, purchase: Purchase, actor: Actor) -> PointEntry | None:
+    """Post a fully paid member's purchase's points once; None when it earns nothing."""
+    if (
+        purchase.member_id is None
+        or purchase.fully_paid_at is None
+        or purchase.purchase_type == "return"
+    ):
+        return None
+    earned = purchase_points(purchase.amount)
+    if earned < 1:
+        return None
+    returned = session.scalar(
+        select(Purchase.id).where(Purchase.returns_purchase_id == purchase.id).limit(1)
+    )
+    if returned is not None:
+        return purchase_points_entry(session, purchase.id)
+    card = active_main_card(session, purchase.member_id)
+    paid_day = purchase.fully_paid_at.astimezone(CLUB_ZONE).date()
+    entry, _ = points.post_entry(
+        session,
+        member_id=purchase.member_id,
+        points=earned,
+        event_type="purchase",
+        idempotency_key=f"purchase:{purchase.id}",
+        actor=actor,
+        reason=f"purchase {purchase.purchase_no} fully paid ({purchase.amount} yuan)",
+        reference=f"purchase:{purchase.purchase_no}",
+        card_id=card.id if card else None,
+        expires_on=points.expiry_date(paid_day),
+    )
+    return entry
+
+
+def _reverse_for_return(
+    session: Session, actor: Actor, original: Purchase, the_return: Purchase
+) -> PointEntry | None:
+    """Reverse the original purchase's points once (key ``return:{original.id}``)."""
+    entry = purchase_points_entry(session, original.id)
+    if entry is None or entry.status != "posted":
+        return None
+    reversal, _ = points.reverse_entry(
+        session,
+        actor,
+        entry.id,
+        reason=f"return {the_return.purchase_no} of purchase {original.purchase_no}",
+        idempotency_key=f"return:{original.id}",
+    )
+    return reversal
+
+
+def _locked_purchase(session: Session, purchase_no: str) -> Purchase:
+    """The purchase row, locked until the transaction ends (SQLite: the database write lock)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        session.execute(  # a no-op write takes the lock inside an open deferred transaction
+            update(Purchase)
+            .where(Purchase.id == -1)
+            .values(quantity=Purchase.quantity)
+            .execution_options(synchronize_session=False)
+        )
+    number = normalise_text(purchase_no) or ""
+    purchase = session.scalar(
+        select(Purchase)
+        .where(Purchase.purchase_no == number)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if purchase is None:
+        raise NotFound(
+            f"no purchase has the number {purchase_no}", code="purchase_not_found", field="purchase"
+        )
+    return purchase
+
+
+def _payment_by_key(session: Session, key: str) -> PurchasePayment | None:
+    return session.scalar(select(PurchasePayment).where(PurchasePayment.idempotency_key == key))
+
+
+def _payment_result(
+    session: Session, payment: PurchasePayment, *, created: bool, purchase_no: str | None = None
+) -> PaymentResult:
+    purchase = session.get(Purchase, payment.purchase_id)
+    assert purchase is not None
+    if purchase_no is not None and purchase.purchase_no != normalise_text(purchase_no):
+        raise Conflict(
+            f"payment key {payment.idempotency_key!r} was already used for purchase "
+            f"{purchase.purchase_no}; each payment needs its own key",
+            code="idempotency_key_reused",
+            field="idempotency_key",
+        )
+    entry = purchase_points_entry(session, purchase.id)
+    return PaymentResult(
+        payment_id=payment.id,
+        created=created,
+        purchase_no=purchase.purchase_no,
+        paid_amount=purchase.paid_amount,
+        fully_paid=purchase.fully_paid_at is not None,
+        points_entry_id=entry.id if entry else None,
+    )
 
 
 def _result(session: Session, purchase: Purchase, *, created: bool) -> RecordedPurchase:
@@ -160,24 +539,24 @@ def _result(session: Session, purchase: Purchase, *, created: bool) -> RecordedP
     )
 
 
-def _timestamp(value: object, problems: list[Problem]) -> datetime | None:
+def _timestamp(
+    value: object, problems: list[Problem], *, field: str = "purchased_at"
+) -> datetime | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            problems.append(
-                Problem("purchased_at", "naive_time", "give the time with its time zone")
-            )
+            problems.append(Problem(field, "naive_time", "give the time with its time zone"))
             return None
         return value
     text = normalise_text(value)
     if not text:
-        problems.append(Problem("purchased_at", "required", "enter the purchase date and time"))
+        problems.append(Problem(field, "required", "enter the date and time"))
         return None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         problems.append(
             Problem(
-                "purchased_at",
+                field,
                 "datetime_format",
                 f"{text!r} is not a date and time; write it as 2026-03-01 14:30",
                 {"value": text},

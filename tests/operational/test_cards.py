@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from operational.models import Card, Member, MemberChange, MemberPointBalance
+from operational.models import Card, Member, MemberChange, MemberPointBalance, PointEntry
 from operational.services.cards import (
     TIER_THRESHOLDS,
     apply_tier_upgrades,
@@ -56,6 +56,20 @@ def _member(
     session.add(member)
     session.flush()
     session.add(MemberPointBalance(member_id=member.id, balance=earned, earned_total=earned))
+    if earned:  # tiers qualify on posted earnings of the last 365 days, not on the balance row
+        now = datetime.now(UTC)
+        session.add(
+            PointEntry(
+                member_id=member.id,
+                points=earned,
+                event_type="activity",
+                status="posted",
+                idempotency_key=f"seed:{member_no}",
+                remaining=earned,
+                created_at=now,
+                posted_at=now,
+            )
+        )
     session.flush()
     return member
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from clubcrm.settings import Settings
-from operational.models import Card, ExitRequest, Member, MemberPointBalance
+from operational.models import Card, ExitRequest, Member, MemberPointBalance, PointEntry
 from operational.services.cards import issue_main_card, issue_sub_card
 from operational.services.common import Actor
 from operational.services.daily import run_daily_membership_jobs
@@ -27,6 +27,20 @@ def _seed(url: str) -> None:
             session.flush()
             session.add(
                 MemberPointBalance(member_id=member.id, balance=earned, earned_total=earned)
+            )
+            posted_at = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)  # earned within the tier period
+            session.add(
+                PointEntry(
+                    member_id=member.id,
+                    points=earned,
+                    event_type="activity",
+                    status="posted",
+                    idempotency_key=f"seed:{number}",
+                    remaining=earned,
+                    expires_on=date(2028, 12, 31),
+                    created_at=posted_at,
+                    posted_at=posted_at,
+                )
             )
             issue_main_card(session, CLERK, member)
         issue_sub_card(
@@ -85,6 +99,7 @@ def test_the_scheduled_dagster_job_runs_the_same_work(op_db_url: str, tmp_path) 
     assert output == {
         "day": "2026-06-01",
         "sub_cards_expired": 1,
+        "points_expired": 0,
         "tier_upgrades": 1,
         "contact_invalid_exits": 0,
     }

@@ -90,3 +90,22 @@ def test_bad_purchase_input_is_reported_field_by_field(session: Session) -> None
 def test_analysts_cannot_record_purchases(session: Session) -> None:
     with pytest.raises(NotAllowed):
         record_purchase(session, Actor("ana", "analyst"), SALE)
+
+
+def test_approving_a_buyers_application_posts_the_purchase_points_once(session: Session) -> None:
+    from operational.models import PointEntry
+    from operational.services.applications import decide
+
+    recorded = record_purchase(
+        session, CLERK, {**SALE, "customer_name": "赵六", "customer_mobile": "13900002222"}
+    )
+    application = session.scalars(select(Application)).one()
+    assert recorded.application_label is not None
+    result = decide(
+        session, Actor("rev", "reviewer"), application.id, expected_version=application.version
+    )
+    entries = session.scalars(
+        select(PointEntry).where(PointEntry.member_id == result.member_id)
+    ).all()
+    assert [(e.event_type, e.points) for e in entries] == [("purchase", 5000)]
+    assert session.get(Purchase, recorded.purchase_id).member_id == result.member_id
