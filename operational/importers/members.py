@@ -421,8 +421,10 @@ class _MemberImporter:
                         event_type="opening",
                         idempotency_key=f"opening:{member.member_no}",
                         actor=self.actor,
-                        reason=f"opening balance imported from {self.file_name}"[:500],
-                        reference=f"import:{self.file_name}"[:100],
+                        reason=f"opening balance imported from {self.file_name}, row {row.number}"[
+                            :500
+                        ],
+                        reference=f"import:{self.file_name}:{row.number}"[-100:],
                     )
             except ValidationFailed as failed:
                 raise _RowRejected(

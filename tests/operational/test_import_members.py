@@ -210,6 +210,12 @@ def test_good_rows_land_once_and_each_bad_row_is_reported(factory, tmp_path, fmt
             ("M00000500", 200, "opening:M00000500"),
         ]
     )
+    with factory() as session:  # each opening entry names its source file and row
+        reasons = set(
+            session.scalars(select(PointEntry.reason).where(PointEntry.event_type == "opening"))
+        )
+    assert len(reasons) == 2
+    assert all(path.name in r and ", row " in r for r in reasons)
 
     second = run(factory, path)
 
