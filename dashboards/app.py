@@ -31,6 +31,9 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("cards", "cards.py", "nav.cards", ":material/credit_card:"),
         ("exits", "exits.py", "nav.exits", ":material/logout:"),
         ("notices", "notices.py", "nav.notices", ":material/notifications:"),
+        ("points", "points.py", "nav.points", ":material/loyalty:"),
+        ("points_approval", "points_approval.py", "nav.points_approval", ":material/approval:"),
+        ("redemption", "redemption.py", "nav.redemption", ":material/redeem:"),
     ],
 }
 DEFAULT_PAGE = "overview"

@@ -47,6 +47,9 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "cards": OPERATIONS_ROLES,
     "exits": OPERATIONS_ROLES,  # staff request exits; reviewers decide them on the same page
     "notices": OPERATIONS_ROLES,
+    "points": OPERATIONS_ROLES,
+    "points_approval": REVIEW_ROLES,  # maker-checker: a second person posts big adjustments
+    "redemption": OPERATIONS_ROLES,  # reviewers and admins also create plans there
 }
 
 

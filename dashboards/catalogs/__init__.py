@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-CATALOGS = ("errors", "applications", "membership")
+CATALOGS = ("errors", "applications", "membership", "points")
 
 
 def load() -> list[dict[str, dict[str, str]]]:

@@ -861,3 +861,45 @@ def _hold_sqlite_write_lock(session: Session) -> None:
         .values(balance=MemberPointBalance.balance)
         .execution_options(synchronize_session=False)
     )
+
+
+@dataclass(frozen=True)
+class PendingEntryRow:
+    """A pending entry waiting for a reviewer, with its member."""
+
+    id: int
+    member_no: str
+    member_name: str
+    points: int
+    event_type: str
+    reason: str | None
+    card_no: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+def pending_entries(session: Session, *, limit: int = 200) -> list[PendingEntryRow]:
+    """Entries waiting for approval (:func:`approve_entry` / :func:`reject_entry`), oldest
+    first."""
+    rows = session.execute(
+        select(PointEntry, Member.member_no, Member.name, Card.card_no)
+        .join(Member, Member.id == PointEntry.member_id)
+        .outerjoin(Card, Card.id == PointEntry.card_id)
+        .where(PointEntry.status == "pending")
+        .order_by(PointEntry.created_at, PointEntry.id)
+        .limit(limit)
+    ).all()
+    return [
+        PendingEntryRow(
+            id=e.id,
+            member_no=member_no,
+            member_name=name,
+            points=e.points,
+            event_type=e.event_type,
+            reason=e.reason,
+            card_no=card_no,
+            created_by=e.created_by,
+            created_at=e.created_at,
+        )
+        for e, member_no, name, card_no in rows
+    ]
