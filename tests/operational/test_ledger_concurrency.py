@@ -1,7 +1,8 @@
-"""Clerks posting and spending at once (issue 4 acceptance): no lost update, no negative balance,
-every key posted once, the only refusals "insufficient points".
+"""Clerks posting, spending and redeeming at once (issue 4 acceptance): no lost update, no
+negative balance, no double redemption, stock never negative, every key posted once, the only
+refusals "insufficient points" and "out of stock".
 
-PostgreSQL: 8 threads x 200 mixed postings on 3 members, each thread with its own engine and
+PostgreSQL: 8 threads x 200 mixed postings and plan redemptions on 3 members, each thread with its own engine and
 session. SQLite serialises writers (one database write lock), so it runs the same test with
 4 threads x 30 operations to keep the suite fast.
 """
@@ -17,9 +18,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from operational.db import make_engine
-from operational.models import Member, MemberPointBalance, PointEntry
+from operational.models import Member, MemberPointBalance, PointEntry, Redemption, RedemptionPlan
 from operational.services.common import Actor, ServiceError
 from operational.services.points import post_entry
+from operational.services.redemption import create_plan, redeem
+
+PLAN_STOCK = 25
 
 
 def _check_invariants(session: Session, member_id: int) -> int:
@@ -54,6 +58,16 @@ def test_clerks_posting_and_spending_at_once_keep_the_ledger_exact(op_db_url: st
         member_ids = [m.id for m in members]
         for member_id in member_ids:
             session.add(MemberPointBalance(member_id=member_id, balance=0, earned_total=0))
+        create_plan(
+            session,
+            Actor("rev", "reviewer"),
+            code="MUG",
+            item="Club mug",
+            points_cost=40,
+            stock=PLAN_STOCK,
+            starts_on=date(2020, 1, 1),
+        )
+        member_nos = {m.id: m.member_no for m in members}
 
     barrier = threading.Barrier(threads)
     created_keys: list[set[str]] = [set() for _ in range(threads)]
@@ -80,6 +94,19 @@ def test_clerks_posting_and_spending_at_once_keep_the_ledger_exact(op_db_url: st
                         idempotency_key=f"t{number}:{i}",
                     )
                     sent.append(call)
+                if rng.random() < 0.2:  # a plan redemption: balance and stock checked together
+                    try:
+                        with factory.begin() as session:
+                            redeem(
+                                session,
+                                actor,
+                                member_no=member_nos[rng.choice(member_ids)],
+                                plan_code="MUG",
+                                idempotency_key=f"r{number}:{i}",
+                            )
+                    except ServiceError as error:
+                        refusals[number].append(error.code)
+                    continue
                 try:
                     with factory.begin() as session:
                         _, created = post_entry(session, actor=actor, **call)
@@ -101,13 +128,28 @@ def test_clerks_posting_and_spending_at_once_keep_the_ledger_exact(op_db_url: st
         worker.join(timeout=300)
     assert not any(worker.is_alive() for worker in workers)
     assert failures == []
-    assert {code for codes in refusals for code in codes} <= {"insufficient_points"}
+    assert {code for codes in refusals for code in codes} <= {"insufficient_points", "out_of_stock"}
 
     all_created = set().union(*created_keys)
     with Session(setup) as session:
-        keys = list(session.scalars(select(PointEntry.idempotency_key)))
+        redemptions = session.scalars(select(Redemption)).all()
+        stock = session.scalar(select(RedemptionPlan.stock).where(RedemptionPlan.code == "MUG"))
+        assert redemptions and stock >= 0
+        assert stock + sum(r.quantity for r in redemptions) == PLAN_STOCK
+        redeemed_keys = {f"redemption:{r.idempotency_key}" for r in redemptions} | {
+            r.idempotency_key for r in redemptions
+        }
+        keys = [
+            k for k in session.scalars(select(PointEntry.idempotency_key)) if k not in redeemed_keys
+        ]
         assert len(keys) == len(set(keys)) == len(all_created)
         assert set(keys) == all_created
+        # one spending entry per redemption, for exactly its points
+        spendings = session.scalars(
+            select(PointEntry).where(PointEntry.id.in_([r.point_entry_id for r in redemptions]))
+        ).all()
+        assert len(spendings) == len(redemptions)
+        assert sum(-e.points for e in spendings) == sum(r.points for r in redemptions)
         total = sum(_check_invariants(session, member_id) for member_id in member_ids)
         spent = session.scalar(select(func.count()).where(PointEntry.points < 0))
         assert total >= 0 and spent > 0
