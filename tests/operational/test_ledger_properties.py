@@ -1,14 +1,16 @@
 """Property test of the points ledger (issue 4 acceptance).
 
-Random sequences of postings (posted or pending), spendings, approvals, rejections, reversals,
-retries and expiries on two members. After every step, for each member::
+Random sequences of postings (posted or pending), spendings, plan redemptions, approvals,
+rejections, reversals, retries and expiries on two members. After every step, for each member::
 
     balance row == sum(points of posted entries) == sum(remaining of posted positive entries) >= 0
 
 (a reversal of an award is a posted negative entry that consumed ``remaining``; a reversal with
 nothing to take is a never-posted ``rejected`` entry, so it is in neither sum), every entry is
 reversed at most once, every idempotency key names one entry, and the only refusals are the
-expected ones (insufficient points, an entry no longer pending or not reversible).
+expected ones (insufficient points, out of stock, an entry no longer pending or not
+reversible). The plan's stock never goes negative and stock + units redeemed == the stock it
+started with.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from operational.db import make_engine
-from operational.models import Member, MemberPointBalance, PointEntry
+from operational.models import Member, MemberPointBalance, PointEntry, Redemption, RedemptionPlan
 from operational.services.common import SYSTEM, Actor, ServiceError
 from operational.services.points import (
     approve_entry,
@@ -31,11 +33,19 @@ from operational.services.points import (
     reject_entry,
     reverse_entry,
 )
+from operational.services.redemption import create_plan, redeem
 
 CLERK = Actor("clerk1", "staff")
 REVIEWER = Actor("boss", "reviewer")
 BASE_DAY = date(2031, 1, 1)
-EXPECTED_REFUSALS = {"insufficient_points", "not_pending", "not_posted", "not_reversible"}
+EXPECTED_REFUSALS = {
+    "insufficient_points",
+    "not_pending",
+    "not_posted",
+    "not_reversible",
+    "out_of_stock",
+}
+PLAN_STOCK = 4
 
 member_index = st.integers(0, 1)
 earn = st.tuples(
@@ -54,6 +64,7 @@ _weighted = [
     earn,
     spend,
     spend,
+    st.tuples(st.just("redeem"), member_index, st.integers(1, 3)),
     st.tuples(st.just("approve"), st.integers(0, 50)),
     st.tuples(st.just("reject"), st.integers(0, 50)),
     st.tuples(st.just("reverse"), st.integers(0, 50)),
@@ -65,6 +76,8 @@ operations = st.integers(0, len(_weighted) - 1).flatmap(lambda i: _weighted[i])
 
 def _reset(factory: sessionmaker[Session], member_ids: list[int]) -> None:
     with factory.begin() as session:
+        session.execute(delete(Redemption))
+        session.execute(update(RedemptionPlan).values(stock=PLAN_STOCK))
         session.execute(update(PointEntry).values(reverses_entry_id=None))
         session.execute(delete(PointEntry))
         session.execute(update(MemberPointBalance).values(balance=0, earned_total=0))
@@ -96,6 +109,9 @@ def check_invariants(session: Session, member_ids: list[int]) -> None:
         .having(func.count() > 1)
     ).all()
     assert reversed_twice == []
+    stock = session.scalar(select(RedemptionPlan.stock))
+    redeemed = session.scalar(select(func.coalesce(func.sum(Redemption.quantity), 0)))
+    assert stock >= 0 and stock + redeemed == PLAN_STOCK, (stock, redeemed)
 
 
 def _run(factory: sessionmaker[Session], member_ids: list[int], ops: list[tuple]) -> None:
@@ -126,6 +142,15 @@ def _run(factory: sessionmaker[Session], member_ids: list[int], ops: list[tuple]
                     )
                     sent.append(call)
                     post_entry(session, **call)
+                elif kind == "redeem":
+                    redeem(
+                        session,
+                        CLERK,
+                        member_no=f"M0000000{op[1] + 1}",
+                        plan_code="MUG",
+                        quantity=op[2],
+                        idempotency_key=f"r:{step}",
+                    )
                 elif kind == "retry":
                     if sent:
                         call = sent[op[1] % len(sent)]
@@ -178,6 +203,15 @@ def test_random_sequences_keep_the_ledger_exact(op_db_url: str) -> None:
         session.add_all(members)
         session.flush()
         member_ids = [m.id for m in members]
+        create_plan(
+            session,
+            REVIEWER,
+            code="MUG",
+            item="Club mug",
+            points_cost=50,
+            stock=PLAN_STOCK,
+            starts_on=date(2020, 1, 1),
+        )
     sqlite = make_url(op_db_url).get_backend_name() == "sqlite"
 
     @settings(
