@@ -4,6 +4,7 @@ found by mobile, with the card. And a CSV uploaded on the import page shows its 
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from screens import REVIEWER, screenshot, sign_in
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
@@ -54,7 +55,8 @@ def test_an_application_is_corrected_approved_and_found_by_mobile(
     page.get_by_label("身份证号", exact=True).fill(GOOD_ID)
     page.get_by_role("button", name="提交申请").click()
     page.get_by_text("已进入审核队列").wait_for()
-    assert page.get_by_label("姓名", exact=True).input_value() == ""  # ready for the next one
+    # ready for the next one (the message is drawn before the form's cleared inputs arrive)
+    expect(page.get_by_label("姓名", exact=True)).to_have_value("", timeout=15_000)
     screenshot(page, "apply-submitted")
     application_id = _count(
         app_database_url, select(Application.id).where(Application.id_number == GOOD_ID)
@@ -112,16 +114,8 @@ def test_a_csv_uploaded_on_the_import_page_shows_its_counts(app_url, page, tmp_p
     page.locator("input[type='file']").set_input_files(str(upload))
     page.get_by_role("button", name="开始导入").click()
     page.get_by_text("导入完成").wait_for()
-    page.wait_for_function("document.querySelectorAll(\"[data-testid='stMetric']\").length >= 4")
-    page.wait_for_timeout(500)
-    metrics = {
-        m.locator("[data-testid='stMetricLabel']").inner_text().strip(): m.locator(
-            "[data-testid='stMetricValue']"
-        )
-        .inner_text()
-        .strip()
-        for m in page.locator("[data-testid='stMetric']").all()
-    }
-    assert metrics["新导入"] == "1" and metrics["有问题（未导入）"] == "1"
+    for label, value in (("新导入", "1"), ("有问题（未导入）", "1")):
+        metric = page.locator("[data-testid='stMetric']", has_text=label)
+        expect(metric.locator("[data-testid='stMetricValue']")).to_have_text(value)
     page.get_by_role("button", name="下载导入报告（CSV）").wait_for()
     screenshot(page, "import-counts")
