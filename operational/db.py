@@ -65,3 +65,22 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def begin_sqlite_transaction(session: Session, *, write_lock: bool) -> None:
+    """On SQLite, open the session's transaction now (no-op on other databases).
+
+    Python's sqlite3 driver opens a transaction only before its first data-changing statement:
+    a SAVEPOINT issued first starts one itself and releasing it commits at once (decision D10),
+    and SQLite ignores ``FOR UPDATE``. ``write_lock`` takes the database write lock for the rest
+    of the transaction (``BEGIN IMMEDIATE``, or a write that changes no row when a deferred
+    transaction is already open) — SQLite's stand-in for locking the rows about to be checked.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver_connection = connection.connection.driver_connection
+    if driver_connection is not None and not driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_lock else "BEGIN")
+    elif write_lock:
+        connection.exec_driver_sql("UPDATE number_sequences SET next_value = next_value WHERE 0")

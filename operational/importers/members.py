@@ -43,6 +43,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from operational.db import begin_sqlite_transaction
 from operational.importers.tabular import (
     Column,
     ImportReport,
@@ -483,8 +484,7 @@ def _begin_write(session: Session) -> None:
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        if not connection.connection.dbapi_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_sqlite_transaction(session, write_lock=True)
     elif connection.dialect.name == "postgresql":
         transaction = session.get_transaction()
         if session.info.get(_LOCK_INFO) is not transaction:

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from operational import matching
+from operational.db import begin_sqlite_transaction
 from operational.matching import Candidate
 from operational.models import (
     Application,
@@ -1202,12 +1203,7 @@ def _open_sqlite_transaction(session: Session) -> None:
     (deferred: no lock is taken yet) transaction first keeps the decision in the caller's
     transaction, as on PostgreSQL.
     """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    driver_connection = connection.connection.driver_connection
-    if driver_connection is not None and not driver_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+    begin_sqlite_transaction(session, write_lock=False)
 
 
 def _is_lock_error(error: OperationalError) -> bool:

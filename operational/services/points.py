@@ -54,10 +54,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from operational.db import begin_sqlite_transaction
 from operational.models import Card, Member, MemberPointBalance, PointEntry
 from operational.models.base import utcnow
 from operational.models.cards_points import POINT_EVENT_TYPES
@@ -849,18 +850,7 @@ def _hold_sqlite_write_lock(session: Session) -> None:
     This also makes the SAVEPOINTs above nest inside a real transaction: the sqlite3 driver
     starts its transaction lazily, and a SAVEPOINT issued first would commit on release.
     """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    if not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    # A no-op write keeps the lock semantics explicit even inside an open deferred transaction.
-    session.execute(
-        update(MemberPointBalance)
-        .where(MemberPointBalance.member_id == -1)
-        .values(balance=MemberPointBalance.balance)
-        .execution_options(synchronize_session=False)
-    )
+    begin_sqlite_transaction(session, write_lock=True)
 
 
 @dataclass(frozen=True)

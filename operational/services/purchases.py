@@ -31,9 +31,10 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from operational.db import begin_sqlite_transaction
 from operational.models import Application, Member, PointEntry, Purchase, PurchasePayment
 from operational.models.base import utcnow as utc_now
 from operational.models.sales import PURCHASE_TYPES
@@ -470,16 +471,7 @@ def _reverse_for_return(
 
 def _locked_purchase(session: Session, purchase_no: str) -> Purchase:
     """The purchase row, locked until the transaction ends (SQLite: the database write lock)."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.dbapi_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        session.execute(  # a no-op write takes the lock inside an open deferred transaction
-            update(Purchase)
-            .where(Purchase.id == -1)
-            .values(quantity=Purchase.quantity)
-            .execution_options(synchronize_session=False)
-        )
+    begin_sqlite_transaction(session, write_lock=True)
     number = normalise_text(purchase_no) or ""
     purchase = session.scalar(
         select(Purchase)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from operational.db import begin_sqlite_transaction
 from operational.models import Member, Redemption, RedemptionPlan
 from operational.models.base import utcnow
 from operational.services import points
@@ -367,16 +368,7 @@ def _same_redemption(
 
 def _locked_plan(session: Session, code: str) -> RedemptionPlan:
     """The plan row, locked until the transaction ends (SQLite: the database write lock)."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.dbapi_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        session.execute(  # a no-op write takes the lock inside an open deferred transaction
-            update(RedemptionPlan)
-            .where(RedemptionPlan.id == -1)
-            .values(stock=RedemptionPlan.stock)
-            .execution_options(synchronize_session=False)
-        )
+    begin_sqlite_transaction(session, write_lock=True)
     text = (normalise_text(code) or "").upper()
     plan = session.scalar(
         select(RedemptionPlan)
