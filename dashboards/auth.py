@@ -35,6 +35,9 @@ OPERATIONS_ROLES = frozenset(ENTER_ROLES)
 #: Deciding applications (issue 3's review queue).
 REVIEW_ROLES = frozenset(DECIDE_ROLES)
 
+#: Reference data (the dictionary, points rules): admins only.
+ADMIN_ROLES = frozenset({"admin"})
+
 #: Who may open each page, by the page's ``url_path``.
 PAGE_ROLES: dict[str, frozenset[str]] = {
     # dashboards: every role
@@ -50,6 +53,13 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "points": OPERATIONS_ROLES,
     "points_approval": REVIEW_ROLES,  # maker-checker: a second person posts big adjustments
     "redemption": OPERATIONS_ROLES,  # reviewers and admins also create plans there
+    "purchases": OPERATIONS_ROLES,
+    "complaints": OPERATIONS_ROLES,
+    "activities": OPERATIONS_ROLES,  # staff plan and record; reviewers approve
+    "care": OPERATIONS_ROLES,
+    "merchants": OPERATIONS_ROLES,
+    "point_rules": ADMIN_ROLES,
+    "dictionary": ADMIN_ROLES,
 }
 
 

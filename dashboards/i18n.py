@@ -6,8 +6,11 @@ the locale chosen in the sidebar from ``st.session_state``.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from operational.dictionary_defaults import DEFAULT_ITEMS
@@ -26,6 +29,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.operations": "业务操作",
         "nav.overview": "总览",
         "nav.members": "会员查询",
+        "nav.purchases": "销售成交",
+        "nav.complaints": "投诉处理",
+        "nav.activities": "活动管理",
+        "nav.care": "会员关怀",
+        "nav.merchants": "商家管理",
+        "nav.admin": "系统管理",
+        "nav.point_rules": "积分规则",
+        "nav.dictionary": "数据字典",
         "sidebar.language": "语言",
         "auth.title": "登录 ClubCRM",
         "auth.username": "用户名",
@@ -187,6 +198,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "nav.operations": "Operations",
         "nav.overview": "Overview",
         "nav.members": "Members",
+        "nav.purchases": "Purchases",
+        "nav.complaints": "Complaints",
+        "nav.activities": "Activities",
+        "nav.care": "Care",
+        "nav.merchants": "Merchants",
+        "nav.admin": "Administration",
+        "nav.point_rules": "Points rules",
+        "nav.dictionary": "Dictionary",
         "sidebar.language": "Language",
         "auth.title": "Sign in to ClubCRM",
         "auth.username": "Username",
@@ -381,13 +400,73 @@ def translate(key: str, locale: str, **values: object) -> str:
 
 
 def dictionary_label(category: str, code: str | None, locale: str) -> str:
-    """The label of a dictionary code (e.g. region '11' -> 北京 / Beijing); the code if unknown."""
+    """The label of a dictionary code (e.g. region '11' -> 北京 / Beijing); the code if unknown.
+
+    Labels come from the operational DB (as the admin edited them, inactive items included),
+    read at most once per :data:`DICTIONARY_TTL_SECONDS` per process and database, or sooner
+    after :func:`invalidate_dictionary_labels`; without a reachable DB, the shipped defaults.
+    """
     if code is None:
         return ""
-    labels = _DICTIONARY_LABELS.get((category, str(code)))
+    labels = _dictionary_labels().get((category, str(code)))
     if labels is None:
         return str(code)
     return labels[1] if locale == "en_US" else labels[0]
+
+
+#: How long a process reuses the dictionary labels it read (edits in another process show after).
+DICTIONARY_TTL_SECONDS = 30.0
+_LABEL_CACHE: dict[str, tuple[float, dict[tuple[str, str], tuple[str, str]]]] = {}
+_LABEL_LOCK = threading.Lock()
+
+
+def invalidate_dictionary_labels() -> None:
+    """Forget the cached labels (the dictionary page calls this after each write)."""
+    with _LABEL_LOCK:
+        _LABEL_CACHE.clear()
+
+
+def _dictionary_labels() -> dict[tuple[str, str], tuple[str, str]]:
+    """Defaults overlaid with the DB's labels, cached per database URL for a short while."""
+    try:
+        from clubcrm.settings import get_settings
+
+        url = get_settings().database_url
+    except Exception:  # noqa: BLE001 - bad settings must not break a label
+        return _DICTIONARY_LABELS
+    now = time.monotonic()
+    cached = _LABEL_CACHE.get(url)
+    if cached is not None and now - cached[0] < DICTIONARY_TTL_SECONDS:
+        return cached[1]
+    with _LABEL_LOCK:
+        cached = _LABEL_CACHE.get(url)
+        if cached is not None and now - cached[0] < DICTIONARY_TTL_SECONDS:
+            return cached[1]
+        labels = dict(_DICTIONARY_LABELS)
+        labels.update(_labels_in_db(url))
+        _LABEL_CACHE[url] = (now, labels)
+        return labels
+
+
+def _labels_in_db(url: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """The DB's labels; empty when there is no DB yet (a SQLite file is never created here)
+    or it cannot be read (then the defaults serve until the next try)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if not database or database == ":memory:" or not Path(database).is_file():
+                return {}
+        from operational.db import session_scope
+        from operational.services.dictionary import all_labels
+
+        with session_scope(url) as session:
+            return all_labels(session)
+    except (SQLAlchemyError, OSError, ValueError):
+        return {}
 
 
 def format_int(value: int | float | Decimal | None) -> str:

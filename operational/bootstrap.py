@@ -8,9 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operational.db import make_engine
-from operational.dictionary_defaults import DEFAULT_ITEMS
+from operational.dictionary_defaults import (
+    DEFAULT_ITEMS,
+    DEFAULT_POINT_RULES,
+    DEFAULT_SERVICE_LEVELS,
+)
 from operational.migrate import current_revision, upgrade
-from operational.models import DictionaryItem, StaffAccount
+from operational.models import ComplaintServiceLevel, DictionaryItem, PointRule, StaffAccount
 from operational.passwords import generate_password, hash_password
 
 
@@ -48,6 +52,30 @@ def seed_dictionary(session: Session) -> int:
     return added
 
 
+def seed_rules(session: Session) -> None:
+    """Add the default complaint service levels and points rules that are missing.
+
+    Like the dictionary, never overwrites what an admin changed.
+    """
+    levels = set(session.scalars(select(ComplaintServiceLevel.importance)))
+    for importance, hours in DEFAULT_SERVICE_LEVELS.items():
+        if importance not in levels:
+            session.add(ComplaintServiceLevel(importance=importance, due_hours=hours))
+    rules = set(session.execute(select(PointRule.event_type, PointRule.match_code)).all())
+    for event_type, points, needs_approval, active, description in DEFAULT_POINT_RULES:
+        if (event_type, "") not in rules:
+            session.add(
+                PointRule(
+                    event_type=event_type,
+                    match_code="",
+                    points=points,
+                    needs_approval=needs_approval,
+                    active=active,
+                    description=description,
+                )
+            )
+
+
 def ensure_admin(session: Session, username: str, password: str | None) -> str | None:
     """Create the admin account unless it exists; return the password only when created."""
     if session.scalar(select(StaffAccount).where(StaffAccount.username == username)):
@@ -72,6 +100,7 @@ def initialise(
     try:
         with Session(engine) as session, session.begin():
             added = seed_dictionary(session)
+            seed_rules(session)
             created_password = ensure_admin(session, admin_username, admin_password)
     finally:
         engine.dispose()

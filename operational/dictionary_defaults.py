@@ -86,3 +86,17 @@ DEFAULT_ITEMS: list[tuple[str, str, str, str] | tuple[str, str, str, str, str]] 
     ("region", "61", "陕西", "Shaanxi"),
     ("region", "35", "福建", "Fujian"),
 ]
+
+
+#: Complaint service levels a new club starts with: hours from receipt until a complaint is due.
+DEFAULT_SERVICE_LEVELS: dict[str, int] = {"urgent": 24, "high": 72, "normal": 168, "low": 360}
+
+#: Automatic points rules a new club starts with, as (event type, points, needs approval,
+#: active, description). Rules for any event of the type (match code ""); admins add specific
+#: ones (an activity type, a complaint type, a merchant code) on the points rules page.
+DEFAULT_POINT_RULES: list[tuple[str, int, bool, bool, str]] = [
+    ("activity", 50, True, True, "Attending an activity (the activity's own points win)"),
+    ("complaint", 100, True, False, "Goodwill points when a complaint is closed"),
+    ("care", 20, True, False, "Responding to a care contact"),
+    ("swipe", 10, False, True, "A swipe at a points-award card reader"),
+]

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import importlib
 
-CATALOGS = ("errors", "applications", "membership", "points")
+CATALOGS = (
+    "errors",
+    "applications",
+    "membership",
+    "points",
+    "purchases",
+    "complaints",
+    "activities",
+    "care",
+    "merchants",
+    "dictionary",
+)
 
 
 def load() -> list[dict[str, dict[str, str]]]:

@@ -125,6 +125,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "problem.plan_code_taken": "方案编号已被使用，请换一个。",
         "problem.invalid_number": "请输入符合要求的整数。",
         "problem.period": "结束日期不能早于开始日期（或留空）。",
+        # -- points rules (admin)
+        "rules.title": "积分规则",
+        "rules.help": (
+            "参加活动、投诉结案、回应关怀、在积分刷卡机上刷卡时，按这里的规则自动积分。"
+            "“需审批”的规则产生待审批积分，由另一位审核员批准后才入账。"
+            "填写代码（活动类型、投诉类型、关怀触发方式或刷卡机目标）的规则优先于同类的通用规则。"
+            "修改规则不影响已经产生的积分。"
+        ),
+        "rules.any": "（通用）",
+        "rules.col.event": "事件",
+        "rules.col.code": "代码",
+        "rules.col.approval": "入账方式",
+        "rules.col.active": "状态",
+        "rules.col.description": "说明",
+        "rules.col.updated": "最后修改",
+        "rules.pending": "需审批",
+        "rules.posted": "直接入账",
+        "rules.on": "启用",
+        "rules.off": "停用",
+        "rules.edit": "新增或修改规则",
+        "rules.code_help": "留空为该事件的通用规则；例如活动类型 salon、投诉类型 house_quality、刷卡机目标（商家代码）。",
+        "rules.editing": "正在修改规则：{event} · {code}",
+        "rules.new": "这是一条新规则。",
+        "rules.needs_approval": "需要审核员批准后入账",
+        "rules.active": "启用",
+        "rules.save": "保存规则",
+        "rules.saved": "规则已保存：{event} · {code}，{points} 积分。",
+        "field.match_code": "代码",
+        "field.event_type": "事件",
+        "field.points": "积分",
     },
     "en_US": {
         "nav.points": "Points",
@@ -270,5 +300,39 @@ STRINGS: dict[str, dict[str, str]] = {
         "problem.plan_code_taken": "This plan code is already in use — choose another.",
         "problem.invalid_number": "Enter a whole number in the allowed range.",
         "problem.period": "The last day is on or after the first day, or empty.",
+        # -- points rules (admin)
+        "rules.title": "Points rules",
+        "rules.help": (
+            "Points awarded automatically for attending an activity, a closed complaint, a response "
+            "to care, or a swipe at a points-award card reader. A rule that needs approval creates "
+            "pending points that another reviewer must approve before they count. A rule with a "
+            "code (activity type, complaint type, care trigger or reader target) wins over the "
+            "general rule of its event. Changing a rule never changes points already created."
+        ),
+        "rules.any": "(any)",
+        "rules.col.event": "Event",
+        "rules.col.code": "Code",
+        "rules.col.approval": "Posting",
+        "rules.col.active": "State",
+        "rules.col.description": "Description",
+        "rules.col.updated": "Last changed",
+        "rules.pending": "Needs approval",
+        "rules.posted": "Posted at once",
+        "rules.on": "Active",
+        "rules.off": "Off",
+        "rules.edit": "Add or change a rule",
+        "rules.code_help": (
+            "Empty for the general rule of the event; e.g. activity type salon, complaint type "
+            "house_quality, or a reader's target (a merchant code)."
+        ),
+        "rules.editing": "Changing the rule: {event} · {code}",
+        "rules.new": "This is a new rule.",
+        "rules.needs_approval": "A reviewer must approve the points",
+        "rules.active": "Active",
+        "rules.save": "Save rule",
+        "rules.saved": "Rule saved: {event} · {code}, {points} points.",
+        "field.match_code": "Code",
+        "field.event_type": "Event",
+        "field.points": "Points",
     },
 }

@@ -1,7 +1,14 @@
 """Operational schema: every entity of DOMAIN.md as a SQLAlchemy 2 model."""
 
 from .base import Base, UTCDateTime, utcnow
-from .cards_points import Card, MemberPointBalance, PointEntry, Redemption, RedemptionPlan
+from .cards_points import (
+    Card,
+    MemberPointBalance,
+    PointEntry,
+    PointRule,
+    Redemption,
+    RedemptionPlan,
+)
 from .engagement import (
     Activity,
     ActivityAttendance,
@@ -9,10 +16,13 @@ from .engagement import (
     Care,
     CareContact,
     Complaint,
+    ComplaintServiceLevel,
     ComplaintStep,
     Merchant,
     MerchantService,
     MerchantServiceUse,
+    OutboxMessage,
+    SavedSegment,
 )
 from .membership import (
     Application,
@@ -28,6 +38,10 @@ from .reference import CardReader, DictionaryItem, NumberSequence, StaffAccount
 from .sales import Purchase, PurchasePayment
 
 __all__ = [
+    "SavedSegment",
+    "PointRule",
+    "OutboxMessage",
+    "ComplaintServiceLevel",
     "Activity",
     "ActivityAttendance",
     "ActivityCost",

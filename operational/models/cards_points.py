@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -93,6 +94,36 @@ class PointEntry(Base):
     created_by: Mapped[str | None] = mapped_column(String(60))
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(60))
+
+
+#: Events whose points come from a rule (:class:`PointRule`) rather than a formula or a clerk.
+RULE_EVENT_TYPES = ("activity", "care", "complaint", "swipe")
+
+
+class PointRule(Base):
+    """How many points an event earns automatically, and whether a supervisor must approve them.
+
+    One rule per event type and ``match_code``: ``""`` is the rule for any event of the type; a
+    non-empty code is more specific and wins (an activity type, a complaint type, a merchant code,
+    a care trigger). ``needs_approval`` rules create *pending* entries for the approval queue.
+    """
+
+    __tablename__ = "point_rules"
+    __table_args__ = (
+        UniqueConstraint("event_type", "match_code"),
+        CheckConstraint(f"event_type in {RULE_EVENT_TYPES!r}", name="event_type"),
+        CheckConstraint("points >= 0", name="points_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(20))
+    match_code: Mapped[str] = mapped_column(String(40), default="")
+    points: Mapped[int] = mapped_column(Integer)
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(60))
 
 
 class MemberPointBalance(Base):

@@ -24,6 +24,8 @@ ACTIVITY_STATUSES = ("planned", "submitted", "approved", "rejected", "running", 
 CARE_TRIGGERS = ("manual", "birthday", "purchase", "activity")
 CARE_CHANNELS = ("sms", "email", "letter", "magazine", "website", "other")
 COMPLAINT_STATUSES = ("pending", "in_progress", "done")
+COMPLAINT_IMPORTANCE = ("low", "normal", "high", "urgent")
+OUTBOX_STATUSES = ("queued", "delivered", "failed")
 
 
 # -- activities -------------------------------------------------------------------------------
@@ -49,6 +51,8 @@ class Activity(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(60))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reviewer's reason when rejecting (or note when approving).
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
 class ActivityAttendance(Base):
@@ -83,6 +87,21 @@ class ActivityCost(Base):
 
 
 # -- care -------------------------------------------------------------------------------------
+class SavedSegment(Base):
+    """A named set of members for manual care, kept as its criteria (JSON), not as a list.
+
+    The criteria are re-evaluated when a care is sent, so the segment follows the members.
+    """
+
+    __tablename__ = "saved_segments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    criteria: Mapped[str] = mapped_column(Text)  # JSON object
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(60))
+
+
 class Care(Base):
     """One care action (a manual send or one run of an automatic trigger) and its content."""
 
@@ -101,6 +120,7 @@ class Care(Base):
     run_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(60))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("saved_segments.id"))
 
 
 class CareContact(Base):
@@ -111,6 +131,8 @@ class CareContact(Base):
         UniqueConstraint("care_id", "member_id"),
         CheckConstraint("status in ('pending', 'sent', 'failed', 'control')", name="status"),
         Index("ix_care_contacts_member", "member_id", "contacted_at"),
+        # One contact per member and automatic trigger event (birthday:2026, purchase:123, …).
+        Index("ux_care_contacts_member_trigger", "member_id", "trigger_ref", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -125,12 +147,52 @@ class CareContact(Base):
     response: Mapped[str | None] = mapped_column(String(200))
 
 
+class OutboxMessage(Base):
+    """A message for a care contact, handed to the local outbox channel (or a real gateway).
+
+    The outbox is the delivery interface: a gateway worker takes ``queued`` messages and marks
+    them ``delivered`` or ``failed`` (with the error); the care contact's status follows.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(f"status in {OUTBOX_STATUSES!r}", name="status"),
+        Index("ix_outbox_messages_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("care_contacts.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(200))  # mobile, e-mail or postal address
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # -- complaints -------------------------------------------------------------------------------
+class ComplaintServiceLevel(Base):
+    """How long a complaint of an importance may stay open: due = received + ``due_hours``."""
+
+    __tablename__ = "complaint_service_levels"
+    __table_args__ = (
+        CheckConstraint(f"importance in {COMPLAINT_IMPORTANCE!r}", name="importance"),
+        CheckConstraint("due_hours > 0", name="due_hours_positive"),
+    )
+
+    importance: Mapped[str] = mapped_column(String(10), primary_key=True)
+    due_hours: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(60))
+
+
 class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         CheckConstraint(f"status in {COMPLAINT_STATUSES!r}", name="status"),
-        CheckConstraint("importance in ('low', 'normal', 'high', 'urgent')", name="importance"),
+        CheckConstraint(f"importance in {COMPLAINT_IMPORTANCE!r}", name="importance"),
         CheckConstraint(
             "satisfaction is null or satisfaction between 1 and 5", name="satisfaction"
         ),

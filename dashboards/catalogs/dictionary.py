@@ -1,0 +1,6 @@
+"""Labels: the dictionary admin page and the points rules page (see __init__.py)."""
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh_CN": {},
+    "en_US": {},
+}

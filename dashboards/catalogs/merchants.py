@@ -1,0 +1,6 @@
+"""Labels: merchants (see __init__.py)."""
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh_CN": {},
+    "en_US": {},
+}
