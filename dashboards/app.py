@@ -34,6 +34,10 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("points", "points.py", "nav.points", ":material/loyalty:"),
         ("points_approval", "points_approval.py", "nav.points_approval", ":material/approval:"),
         ("redemption", "redemption.py", "nav.redemption", ":material/redeem:"),
+        ("purchases", "purchases.py", "nav.purchases", ":material/shopping_cart:"),
+    ],
+    "nav.admin": [
+        ("point_rules", "point_rules.py", "nav.point_rules", ":material/rule:"),
     ],
 }
 DEFAULT_PAGE = "overview"

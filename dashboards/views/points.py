@@ -18,7 +18,7 @@ from clubcrm.settings import get_settings
 from dashboards.auth import require_page
 from dashboards.cardlists import card_numbers, uploaded_card_numbers
 from dashboards.feedback import error_text, show_error
-from dashboards.i18n import format_date, format_datetime, format_int, t
+from dashboards.i18n import STRINGS, current_locale, format_date, format_datetime, format_int, t
 from operational.db import session_scope
 from operational.models import Member
 from operational.services import cards, points
@@ -87,6 +87,95 @@ def _show_member(url: str, member_no: str) -> None:
         hide_index=True,
         key="points_history",
     )
+    _reverse_form(url, member_no, history)
+
+
+def _reversible(history: list[points.PointHistoryRow]) -> list[points.PointHistoryRow]:
+    """Posted entries of the shown history that are not reversals and not reversed yet (the
+    service decides; this only keeps the choice short)."""
+    reversed_ids = {r.reverses_entry_id for r in history if r.reverses_entry_id is not None}
+    return [
+        r
+        for r in history
+        if r.status == "posted"
+        and r.id not in reversed_ids
+        and not (r.event_type == "reversal" and r.reverses_entry_id is not None)
+    ]
+
+
+def _reverse_form(url: str, member_no: str, history: list[points.PointHistoryRow]) -> None:
+    st.markdown(f"**{t('points.reverse.title')}**")
+    st.caption(t("points.reverse.help"))
+    candidates = _reversible(history)
+    if not candidates:
+        st.caption(t("points.reverse.none"))
+        return
+    # labels made now: a format_func may also run outside the page's run (e.g. in AppTest)
+    labels = {
+        r.id: t(
+            "points.reverse.entry",
+            id=r.id,
+            created_at=format_datetime(r.created_at),
+            event=t(f"event.{r.event_type}"),
+            points=format_int(r.points),
+        )
+        for r in candidates
+    }
+    with st.form("points_reverse"):
+        entry_id = st.selectbox(
+            t("points.reverse.pick"),
+            list(labels),
+            format_func=labels.__getitem__,
+            key="points_reverse_entry",
+        )
+        reason = st.text_input(t("points.reverse.reason"), key="points_reverse_reason")
+        submitted = st.form_submit_button(t("points.reverse.submit"))
+    if submitted:
+        _reverse(url, member_no, int(entry_id), reason)
+
+
+def _reverse_error(error: ServiceError) -> None:
+    key = f"points.reverse.problem.{error.code}"
+    if key in STRINGS.get(current_locale(), {}):
+        st.error(t(key), icon=":material/error:")
+    else:
+        show_error(error)
+
+
+def _reverse(url: str, member_no: str, entry_id: int, reason: str) -> None:
+    """Reverse one entry (``points.reverse_entry``: once per entry) and say what it did."""
+    try:
+        with session_scope(url) as session:
+            reversal, created = points.reverse_entry(session, actor, entry_id, reason=reason)
+            shortfall = points.reversal_shortfall(session, reversal)
+            balance = points.balance_of(session, reversal.member_id)
+            taken, status = reversal.points, reversal.status
+    except ServiceError as error:
+        _reverse_error(error)
+        return
+    values = {"entry": entry_id, "member_no": member_no, "balance": format_int(balance)}
+    if not created:
+        kind, message = "success", t("points.reverse.already", entry=entry_id)
+    elif status != "posted":
+        kind = "warning"
+        message = t("points.reverse.nothing", shortfall=format_int(shortfall), **values)
+    elif taken > 0:
+        kind = "success"
+        message = t("points.reverse.gave_back", points=format_int(taken), **values)
+    elif shortfall:
+        kind = "warning"
+        message = t(
+            "points.reverse.shortfall",
+            points=format_int(-taken),
+            shortfall=format_int(shortfall),
+            **values,
+        )
+    else:
+        kind = "success"
+        message = t("points.reverse.took_back", points=format_int(-taken), **values)
+    st.session_state.pop("points_reverse_reason", None)
+    st.session_state[FLASH_KEY] = (kind, message)
+    st.rerun()
 
 
 def _post_manual(url: str, by: str, number: str, amount: int, reason: str) -> None:
@@ -193,6 +282,8 @@ if flash:
     status, message = flash
     if status == "pending":
         st.warning(message, icon=":material/hourglass_top:")
+    elif status == "warning":
+        st.warning(message, icon=":material/warning:")
     else:
         st.success(message, icon=":material/check_circle:")
 

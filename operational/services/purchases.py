@@ -21,13 +21,18 @@ Purchase points (DOMAIN.md "Points": a purchase earns points only when it is 100
   return reverses the whole award, also for a partial return.
 - Once a purchase is fully paid its money (amount, quantity, discount) is fixed
   (:func:`update_purchase` refuses with ``money_locked``); the descriptive fields stay editable.
+
+Reads (staff, reviewers, admins): :func:`search_purchases` (by member or card number, purchase
+number, product, salesperson, type, club-local days, not fully paid), :func:`purchase_detail`
+(payments, paid ratio, arrears, the points entry and what a return or a correction reversed, the
+returns against it), :func:`member_no_for` (a member or card number as typed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -84,7 +89,9 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
     ``data``: purchase_no, purchased_at (aware datetime or ISO text), product, amount,
     paid_amount (default 0), quantity (default 1), purchase_type (new/additional/return),
     channel (dictionary sales_channel), region, salesperson, and either member_no or the
-    customer's name / mobile / id_number.
+    customer's name / mobile / id_number. Optional descriptive fields (seed 002, TCCRM 5.2):
+    discount (yuan, not negative), regional_manager, dealer, due_on (the arrears' due date,
+    a date or ``YYYY-MM-DD``), invoice_no (or ``invoice``), cross_group (yes/no).
     """
     require_role(actor, ENTER_ROLES, "record purchases")
     problems: list[Problem] = []
@@ -119,6 +126,12 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
         problem := check_code(session, "sales_channel", channel, "channel")
     ):
         problems.append(problem)
+
+    discount = _money(data.get("discount"), "discount", problems, required=False)
+    if discount is not None and discount < 0:
+        problems.append(Problem("discount", "negative", "the discount cannot be negative"))
+    due_on = _date(data.get("due_on"), "due_on", problems)
+    cross_group = _flag(data.get("cross_group"), "cross_group", problems)
 
     original = None
     returns_no = normalise_text(data.get("returns_purchase_no"))
@@ -211,6 +224,12 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
         region=normalise_text(data.get("region")),
         channel=channel,
         salesperson=normalise_text(data.get("salesperson")),
+        regional_manager=normalise_text(data.get("regional_manager")),
+        dealer=normalise_text(data.get("dealer")),
+        discount=discount if discount is not None else Decimal("0"),
+        due_on=due_on,
+        invoice_no=normalise_text(data.get("invoice_no") or data.get("invoice")),
+        cross_group=bool(cross_group),
         purchase_type=kind,
         returns_purchase_id=original.id if original is not None else None,
         purchased_at=purchased_at,
@@ -337,7 +356,17 @@ def post_points_for_linked_purchase(
 
 #: Fields :func:`update_purchase` changes at any time, and the money fields it changes only
 #: until the purchase is fully paid. ``paid_amount`` changes through :func:`add_payment` only.
-DESCRIPTIVE_FIELDS = ("product", "region", "channel", "salesperson", "invoice_no")
+DESCRIPTIVE_FIELDS = (
+    "product",
+    "region",
+    "channel",
+    "salesperson",
+    "invoice_no",
+    "regional_manager",
+    "dealer",
+    "due_on",
+    "cross_group",
+)
 MONEY_FIELDS = ("amount", "quantity", "discount")
 _FIELD_ALIASES = {"invoice": "invoice_no"}
 
@@ -346,7 +375,8 @@ def update_purchase(
     session: Session, actor: Actor, purchase_no: str, changes: Mapping[str, object]
 ) -> Purchase:
     """Change a recorded purchase: product, region, channel, salesperson, invoice (``invoice``
-    or ``invoice_no``); and amount, quantity or discount while it is not fully paid.
+    or ``invoice_no``), regional manager, dealer, due date (``due_on``), cross-group flag; and
+    amount, quantity or discount while it is not fully paid.
 
     Refused with ``money_locked`` for a money change once the purchase is fully paid (its points
     were posted from that amount), ``use_add_payment`` for ``paid_amount``, ``unknown_field``
@@ -378,6 +408,10 @@ def update_purchase(
             values[field] = _money(value, field, problems, required=True)
         elif field == "quantity":
             values[field] = _quantity(value, problems)
+        elif field == "due_on":
+            values[field] = _date(value, field, problems)
+        elif field == "cross_group":
+            values[field] = bool(_flag(value, field, problems))
         elif field in DESCRIPTIVE_FIELDS:
             text = normalise_text(value)
             if field == "product" and not text:
@@ -417,6 +451,314 @@ def purchase_points_entry(session: Session, purchase_id: int) -> PointEntry | No
     return session.scalar(
         select(PointEntry).where(PointEntry.idempotency_key == f"purchase:{purchase_id}")
     )
+
+
+# -- reads --------------------------------------------------------------------------------------
+#: How many rows :func:`search_purchases` returns at most by default.
+SEARCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class PurchaseRow:
+    """One purchase as the desk lists it. ``arrears`` is what is still due (0 for a return);
+    ``paid_ratio`` is paid / amount (None for a return or a zero amount); ``overdue`` means
+    money is still due after ``due_on`` (club-local day)."""
+
+    purchase_no: str
+    purchased_at: datetime
+    member_no: str | None
+    buyer_name: str | None  # the member's name, else the non-member customer's
+    product: str
+    quantity: int
+    amount: Decimal
+    discount: Decimal
+    paid_amount: Decimal
+    arrears: Decimal
+    paid_ratio: Decimal | None
+    purchase_type: str
+    region: str | None
+    channel: str | None
+    salesperson: str | None
+    due_on: date | None
+    fully_paid_at: datetime | None
+    overdue: bool
+
+
+def member_no_for(session: Session, member_or_card: object) -> str | None:
+    """The member number of what a clerk typed: a member number or a card number (full-width
+    digits, blanks, lower case tolerated; a card of any status names its member); None when
+    neither exists."""
+    from operational.services.cards import clean_card_no, find_card
+
+    number = clean_card_no(member_or_card)
+    if not number:
+        return None
+    found = session.scalar(select(Member.member_no).where(Member.member_no == number))
+    if found is not None:
+        return found
+    card = find_card(session, number)
+    return card.member_no if card is not None else None
+
+
+def search_purchases(
+    session: Session,
+    actor: Actor,
+    *,
+    member_or_card: str | None = None,
+    purchase_no: str | None = None,
+    product: str | None = None,
+    salesperson: str | None = None,
+    purchase_type: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    unpaid_only: bool = False,
+    limit: int = SEARCH_LIMIT,
+) -> list[PurchaseRow]:
+    """Purchases matching every filter given, newest first, at most ``limit``.
+
+    ``member_or_card``: a member number or any of the member's card numbers (an unknown number
+    is refused with ``member_or_card_not_found`` rather than answered with an empty list, so a
+    typo is not mistaken for "no purchases"). ``purchase_no``, ``product``, ``salesperson``:
+    part of the text, any case. ``since`` / ``until``: club-local days, both included.
+    ``unpaid_only``: purchases (not returns) with money still due.
+    """
+    require_role(actor, ENTER_ROLES, "view purchases")
+    statement = select(Purchase, Member.member_no, Member.name).outerjoin(
+        Member, Member.id == Purchase.member_id
+    )
+    if normalise_text(member_or_card):
+        member_no = member_no_for(session, member_or_card)
+        if member_no is None:
+            shown = normalise_text(member_or_card)
+            raise NotFound(
+                f"no member or card has the number {shown}",
+                code="member_or_card_not_found",
+                field="member_or_card",
+                value=shown,
+            )
+        statement = statement.where(Member.member_no == member_no)
+    for column, text in (
+        (Purchase.purchase_no, purchase_no),
+        (Purchase.product, product),
+        (Purchase.salesperson, salesperson),
+    ):
+        cleaned = normalise_text(text)
+        if cleaned:
+            statement = statement.where(column.ilike(f"%{_escape_like(cleaned)}%", escape="\\"))
+    kind = normalise_text(purchase_type)
+    if kind:
+        statement = statement.where(Purchase.purchase_type == kind)
+    if since is not None:
+        statement = statement.where(Purchase.purchased_at >= _club_day_start(since))
+    if until is not None:
+        statement = statement.where(
+            Purchase.purchased_at < _club_day_start(until + timedelta(days=1))
+        )
+    if unpaid_only:
+        statement = statement.where(
+            Purchase.purchase_type != "return", Purchase.paid_amount < Purchase.amount
+        )
+    rows = session.execute(
+        statement.order_by(Purchase.purchased_at.desc(), Purchase.id.desc()).limit(max(limit, 1))
+    ).all()
+    today = points.club_today()
+    return [_row(purchase, member_no, name, today) for purchase, member_no, name in rows]
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    amount: Decimal
+    paid_at: datetime
+    method: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class PurchasePoints:
+    """The points entry a purchase earned and what became of it.
+
+    ``reversed_points`` is what a reversal took back (a return, or a correction on the points
+    page); ``shortfall`` the part already spent and not recovered (``points.reversal_shortfall``).
+    """
+
+    entry_id: int
+    points: int
+    status: str
+    posted_at: datetime | None
+    expires_on: date | None
+    remaining: int | None
+    reversal_entry_id: int | None
+    reversed_points: int
+    shortfall: int
+    reversal_reason: str | None
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    """A return recorded against a purchase."""
+
+    purchase_no: str
+    purchased_at: datetime
+    amount: Decimal
+    product: str
+
+
+@dataclass(frozen=True)
+class PurchaseDetail:
+    """Everything about one purchase: the row, the rest of its fields, its payments, its points
+    (or what it will earn once fully paid), the purchase it returns, the returns against it."""
+
+    row: PurchaseRow
+    customer_name: str | None
+    customer_mobile: str | None
+    customer_id_number: str | None
+    regional_manager: str | None
+    dealer: str | None
+    invoice_no: str | None
+    cross_group: bool
+    returns_purchase_no: str | None
+    application_label: str | None  # the automatic application a non-member's purchase raised
+    created_by: str | None
+    created_at: datetime
+    payments: tuple[PaymentRow, ...]
+    points_to_earn: int  # what the purchase earns (or earned) when fully paid; 0 for a return
+    points: PurchasePoints | None
+    returns: tuple[ReturnRow, ...]
+
+    @property
+    def money_locked(self) -> bool:
+        """Amount, quantity and discount can no longer change (see :func:`update_purchase`)."""
+        return self.row.fully_paid_at is not None
+
+
+def purchase_detail(session: Session, actor: Actor, purchase_no: str) -> PurchaseDetail:
+    """One purchase by its number (blanks and full-width forms tolerated); ``purchase_not_found``
+    when there is none."""
+    require_role(actor, ENTER_ROLES, "view purchases")
+    number = normalise_text(purchase_no) or ""
+    found = session.execute(
+        select(Purchase, Member.member_no, Member.name)
+        .outerjoin(Member, Member.id == Purchase.member_id)
+        .where(Purchase.purchase_no == number)
+    ).first()
+    if found is None:
+        raise NotFound(
+            f"no purchase has the number {number}",
+            code="purchase_not_found",
+            field="purchase_no",
+            value=number,
+        )
+    purchase, member_no, name = found
+    payments = tuple(
+        PaymentRow(p.amount, p.paid_at, p.method, p.created_at)
+        for p in session.scalars(
+            select(PurchasePayment)
+            .where(PurchasePayment.purchase_id == purchase.id)
+            .order_by(PurchasePayment.paid_at, PurchasePayment.id)
+        )
+    )
+    returns = tuple(
+        ReturnRow(r.purchase_no, r.purchased_at, r.amount, r.product)
+        for r in session.scalars(
+            select(Purchase)
+            .where(Purchase.returns_purchase_id == purchase.id)
+            .order_by(Purchase.purchased_at, Purchase.id)
+        )
+    )
+    returns_no = (
+        session.scalar(
+            select(Purchase.purchase_no).where(Purchase.id == purchase.returns_purchase_id)
+        )
+        if purchase.returns_purchase_id
+        else None
+    )
+    application_id = session.scalar(
+        select(Application.id).where(Application.purchase_id == purchase.id).limit(1)
+    )
+    return PurchaseDetail(
+        row=_row(purchase, member_no, name, points.club_today()),
+        customer_name=purchase.customer_name,
+        customer_mobile=purchase.customer_mobile,
+        customer_id_number=purchase.customer_id_number,
+        regional_manager=purchase.regional_manager,
+        dealer=purchase.dealer,
+        invoice_no=purchase.invoice_no,
+        cross_group=bool(purchase.cross_group),
+        returns_purchase_no=returns_no,
+        application_label=application_label(application_id) if application_id else None,
+        created_by=purchase.created_by,
+        created_at=purchase.created_at,
+        payments=payments,
+        points_to_earn=0
+        if purchase.purchase_type == "return"
+        else purchase_points(purchase.amount),
+        points=_points_of(session, purchase.id),
+        returns=returns,
+    )
+
+
+def _points_of(session: Session, purchase_id: int) -> PurchasePoints | None:
+    entry = purchase_points_entry(session, purchase_id)
+    if entry is None:
+        return None
+    reversal = session.scalar(
+        select(PointEntry)
+        .where(PointEntry.reverses_entry_id == entry.id)
+        .order_by(PointEntry.id)
+        .limit(1)
+    )
+    return PurchasePoints(
+        entry_id=entry.id,
+        points=entry.points,
+        status=entry.status,
+        posted_at=entry.posted_at,
+        expires_on=entry.expires_on,
+        remaining=entry.remaining,
+        reversal_entry_id=reversal.id if reversal else None,
+        reversed_points=-reversal.points if reversal and reversal.status == "posted" else 0,
+        shortfall=points.reversal_shortfall(session, reversal) if reversal else 0,
+        reversal_reason=reversal.reason if reversal else None,
+    )
+
+
+def _row(purchase: Purchase, member_no: str | None, name: str | None, today: date) -> PurchaseRow:
+    is_return = purchase.purchase_type == "return"
+    arrears = (
+        Decimal("0") if is_return else max(purchase.amount - purchase.paid_amount, Decimal("0"))
+    )
+    ratio = (
+        (purchase.paid_amount / purchase.amount).quantize(Decimal("0.0001"))
+        if not is_return and purchase.amount > 0
+        else None
+    )
+    return PurchaseRow(
+        purchase_no=purchase.purchase_no,
+        purchased_at=purchase.purchased_at,
+        member_no=member_no,
+        buyer_name=name or purchase.customer_name,
+        product=purchase.product,
+        quantity=purchase.quantity,
+        amount=purchase.amount,
+        discount=purchase.discount if purchase.discount is not None else Decimal("0"),
+        paid_amount=purchase.paid_amount,
+        arrears=arrears,
+        paid_ratio=ratio,
+        purchase_type=purchase.purchase_type,
+        region=purchase.region,
+        channel=purchase.channel,
+        salesperson=purchase.salesperson,
+        due_on=purchase.due_on,
+        fully_paid_at=purchase.fully_paid_at,
+        overdue=arrears > 0 and purchase.due_on is not None and purchase.due_on < today,
+    )
+
+
+def _club_day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=CLUB_ZONE).astimezone(UTC)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _post_purchase_points(session: Session, purchase: Purchase, actor: Actor) -> PointEntry | None:
@@ -584,6 +926,48 @@ def _money(value: object, field: str, problems: list[Problem], *, required: bool
         problems.append(Problem(field, "negative", "the paid amount cannot be negative"))
         return None
     return amount
+
+
+def _date(value: object, field: str, problems: list[Problem]) -> date | None:
+    """An optional date: a ``date`` or ISO text (``2026-06-30``); blank -> None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = normalise_text(value)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(
+            Problem(
+                field,
+                "date_format",
+                f"{text!r} is not a date; write it as 2026-06-30",
+                {"value": text},
+            )
+        )
+        return None
+
+
+_YES = frozenset({"1", "true", "yes", "y", "是", "t"})
+_NO = frozenset({"0", "false", "no", "n", "否", "f"})
+
+
+def _flag(value: object, field: str, problems: list[Problem]) -> bool | None:
+    """An optional yes/no: a bool, or 1/0, yes/no, true/false, 是/否; blank -> None."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = (normalise_text(value) or "").lower()
+    if not text:
+        return None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    problems.append(Problem(field, "flag_format", f"{text!r} is not yes or no", {"value": text}))
+    return None
 
 
 def _quantity(value: object, problems: list[Problem]) -> int:

@@ -11,6 +11,7 @@ from dashboards.cardlists import card_numbers, uploaded_card_numbers
 from operational.db import session_scope
 from operational.models import Member, PointEntry
 from operational.services import points
+from operational.services.common import Actor
 
 
 def _balance(settings: Settings, member_no: str) -> int:
@@ -151,3 +152,68 @@ def test_a_manual_adjustment_by_card_number(small_club: Settings) -> None:
     assert not page.exception
     assert "member M000003; the balance is now 1,550" in page.success[0].value
     assert _history(page).iloc[0]["Card no."] == "C0000003"
+
+
+# -- reversing an entry -------------------------------------------------------------------------
+def _manual(settings: Settings, member_no: str, amount: int, key: str) -> int:
+    with session_scope(settings.database_url) as session:
+        entry = points.post_manual(
+            session,
+            Actor("reviewer", "reviewer"),
+            member_no=member_no,
+            points=amount,
+            reason="setup",
+            idempotency_key=key,
+        )
+        return entry.id
+
+
+def _reverse(page: AppTest, entry_id: int, reason: str, submit: str) -> AppTest:
+    page.selectbox(key="points_reverse_entry").set_value(entry_id)
+    page.text_input(key="points_reverse_reason").input(reason)
+    return click(page, submit)
+
+
+def _lookup(number: str, locale: str | None = None) -> AppTest:
+    page = open_page("points", locale=locale)
+    page.text_input(key="points_lookup_no").input(number)
+    return click(page, "Find" if locale == "en_US" else "查询")
+
+
+def test_reversing_an_award_after_spending_takes_the_balance_and_states_the_shortfall(
+    small_club: Settings,
+) -> None:
+    award = _manual(small_club, "M000001", 100, "setup:award")
+    spent = _manual(small_club, "M000001", -60, "setup:spent")
+    page = _lookup("M000001", "en_US")
+    page = _reverse(page, award, "", "Reverse this entry")
+    assert "Enter a reason" in page.error[0].value  # nothing reversed without a reason
+    assert _balance(small_club, "M000001") == 40
+    page = _reverse(page, award, "entered by mistake", "Reverse this entry")
+    assert not page.exception
+    message = page.warning[0].value
+    assert "40 points taken back from member M000001" in message
+    assert "shortfall 60 points already spent, not recovered" in message
+    assert _balance(small_club, "M000001") == 0
+    # the reversed award is no longer offered; the spending can be given back
+    choices = page.selectbox(key="points_reverse_entry").options
+    assert not any(f"#{award} " in label for label in choices)
+    page = _reverse(page, spent, "refund the redemption", "Reverse this entry")
+    assert "60 points given back to member M000001; the balance is now 60" in (
+        page.success[0].value
+    )
+    assert _balance(small_club, "M000001") == 60
+
+
+def test_reversing_an_award_with_nothing_left_records_the_whole_shortfall(
+    small_club: Settings,
+) -> None:
+    award = _manual(small_club, "M000001", 100, "setup:award")
+    _manual(small_club, "M000001", -100, "setup:spent")
+    page = _reverse(_lookup("M000001"), award, "录错了", "冲正")
+    assert not page.exception
+    assert "收不回任何积分；全部 100 积分记为差额" in page.warning[0].value
+    assert _balance(small_club, "M000001") == 0
+    with session_scope(small_club.database_url) as session:
+        reversal = session.scalar(select(PointEntry).where(PointEntry.reverses_entry_id == award))
+        assert (reversal.status, points.reversal_shortfall(session, reversal)) == ("rejected", 100)
