@@ -35,6 +35,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("points_approval", "points_approval.py", "nav.points_approval", ":material/approval:"),
         ("redemption", "redemption.py", "nav.redemption", ":material/redeem:"),
         ("purchases", "purchases.py", "nav.purchases", ":material/shopping_cart:"),
+        ("activities", "activities.py", "nav.activities", ":material/event:"),
     ],
     "nav.admin": [
         ("point_rules", "point_rules.py", "nav.point_rules", ":material/rule:"),
