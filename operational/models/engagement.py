@@ -48,8 +48,11 @@ class Activity(Base):
     status: Mapped[str] = mapped_column(String(20), default="planned")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(60))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(60))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(60))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The reviewer's reason when rejecting (or note when approving).
     decision_note: Mapped[str | None] = mapped_column(Text)

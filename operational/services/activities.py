@@ -20,7 +20,7 @@ closed      add / remove costs only (invoices arrive late)        —
 
 Any other action is refused with :class:`Conflict` code ``activity_wrong_state`` whose message
 names the activity, its current state and the actions it allows (params ``code``, ``status``,
-``action``, ``allowed``). Approving or rejecting one's own plan is refused with
+``action``, ``allowed``). Approving or rejecting a plan one made or submitted is refused with
 :class:`NotAllowed` code ``activity_own_plan``. A plan cannot change once submitted: the reviewer
 approves what was submitted (reject it to change it).
 
@@ -134,9 +134,12 @@ class ActivitySummary:
     status: str
     created_at: datetime
     created_by: str | None
+    submitted_at: datetime | None
+    submitted_by: str | None
     decided_at: datetime | None
     decided_by: str | None
     decision_note: str | None
+    started_at: datetime | None
     closed_at: datetime | None
     allowed_actions: tuple[str, ...]
     attendees: int = 0
@@ -445,11 +448,14 @@ def _move(
     activity = _locked(session, activity_code)
     _require_state(activity, action)
     now = utcnow()
+    if action == "submit":
+        activity.submitted_at = now
+        activity.submitted_by = actor.username
     if action in ("approve", "reject"):
-        if activity.created_by == actor.username:
+        if actor.username in (activity.created_by, activity.submitted_by):
             raise NotAllowed(
-                f"{actor.username} planned activity {activity.code} and cannot also "
-                f"{action} it — another reviewer must decide",
+                f"{actor.username} planned or submitted activity {activity.code} and cannot "
+                f"also {action} it — another reviewer must decide",
                 code="activity_own_plan",
                 field="activity",
                 activity=activity.code,
@@ -457,6 +463,8 @@ def _move(
         activity.decided_at = now
         activity.decided_by = actor.username
         activity.decision_note = note
+    if action == "start":
+        activity.started_at = now
     if action == "close":
         activity.closed_at = now
     activity.status = TRANSITIONS[action]
@@ -986,9 +994,12 @@ def _summary(
         status=activity.status,
         created_at=activity.created_at,
         created_by=activity.created_by,
+        submitted_at=activity.submitted_at,
+        submitted_by=activity.submitted_by,
         decided_at=activity.decided_at,
         decided_by=activity.decided_by,
         decision_note=activity.decision_note,
+        started_at=activity.started_at,
         closed_at=activity.closed_at,
         allowed_actions=ALLOWED_ACTIONS[activity.status],
         attendees=attendees,

@@ -281,6 +281,18 @@ def test_only_a_second_person_with_a_reviewer_role_decides(session: Session) -> 
     assert act.approve(session, ADMIN, code).status == "approved"
 
 
+def test_the_person_who_submitted_a_plan_does_not_decide_it_either(session: Session) -> None:
+    code = act.plan_activity(session, CLERK, PLAN).code
+    submitted = act.submit(session, REVIEWER, code)
+    assert (submitted.submitted_by, submitted.submitted_at is not None) == ("rev1", True)
+    with pytest.raises(NotAllowed) as own:
+        act.approve(session, REVIEWER, code)
+    assert own.value.code == "activity_own_plan"
+    approved = act.approve(session, ADMIN, code)
+    started = act.start(session, CLERK, code)
+    assert (approved.decided_by, started.started_at is not None) == ("admin", True)
+
+
 # -- attendance ---------------------------------------------------------------------------------
 def test_attendance_is_recorded_once_and_earns_pending_points_once(session: Session) -> None:
     code = _in_state(session, "running")

@@ -103,6 +103,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("decision_note", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column("submitted_at", operational.models.base.UTCDateTime(), nullable=True)
+        )
+        batch_op.add_column(sa.Column("submitted_by", sa.String(length=60), nullable=True))
+        batch_op.add_column(
+            sa.Column("started_at", operational.models.base.UTCDateTime(), nullable=True)
+        )
 
     with op.batch_alter_table("care_contacts", schema=None) as batch_op:
         batch_op.create_index(
@@ -137,6 +144,9 @@ def downgrade() -> None:
         batch_op.drop_index("ux_care_contacts_member_trigger")
 
     with op.batch_alter_table("activities", schema=None) as batch_op:
+        batch_op.drop_column("started_at")
+        batch_op.drop_column("submitted_by")
+        batch_op.drop_column("submitted_at")
         batch_op.drop_column("decision_note")
 
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
