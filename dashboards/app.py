@@ -36,6 +36,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("redemption", "redemption.py", "nav.redemption", ":material/redeem:"),
         ("purchases", "purchases.py", "nav.purchases", ":material/shopping_cart:"),
         ("activities", "activities.py", "nav.activities", ":material/event:"),
+        ("care", "care.py", "nav.care", ":material/volunteer_activism:"),
     ],
     "nav.admin": [
         ("point_rules", "point_rules.py", "nav.point_rules", ":material/rule:"),
