@@ -33,8 +33,10 @@ from operational.models import Base
 RAW_SCHEMA = "raw"
 SOURCE_ALIAS = "operational_src"
 
-#: Bookkeeping tables with no analytical meaning (the next member/card number to hand out).
-EXCLUDED_TABLES: frozenset[str] = frozenset({"number_sequences"})
+#: Tables with no analytical meaning: bookkeeping (the next member/card number to hand out) and
+#: the care outbox (message plumbing holding addresses and texts; a contact's outcome is on
+#: ``care_contacts``).
+EXCLUDED_TABLES: frozenset[str] = frozenset({"number_sequences", "outbox_messages"})
 
 #: Every table of the operational schema, in a stable order (the ``raw`` asset per table).
 OPERATIONAL_TABLES: tuple[str, ...] = tuple(

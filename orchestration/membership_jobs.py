@@ -1,7 +1,8 @@
 """The daily membership jobs (operational.services.daily) as a Dagster job on a schedule.
 
-Runs at 02:00 club time: cancel expired sub-cards, apply tier upgrades, flag members whose
-contact details keep failing for an exit review. The work lives in ``operational``; this module
+Runs at 02:00 club time: expire points, cancel expired sub-cards, apply tier upgrades, flag
+members whose contact details keep failing for an exit review, create the day's automatic care
+contacts and deliver their messages. The work lives in ``operational``; this module
 only wires it to the scheduler. ``clubcrm daily`` runs the same function from cron.
 (No ``from __future__ import annotations`` here: Dagster reads the op's config annotation.)
 """
@@ -39,10 +40,18 @@ def membership_daily_op(context: dg.OpExecutionContext, config: DailyMembershipC
         "points_expired": report.points_expired,
         "tier_upgrades": len(report.tier_upgrades),
         "contact_invalid_exits": len(report.contact_invalid_exits),
+        "care_contacted": sum(c.contacted for c in report.cares.triggers.values())
+        if report.cares
+        else 0,
+        "care_messages_delivered": report.delivery.delivered,
+        "care_messages_failed": report.delivery.failed,
     }
 
 
-@dg.job(description="Cancel expired sub-cards, apply tier upgrades, flag contact-invalid exits.")
+@dg.job(
+    description="Expire points, end sub-cards, upgrade tiers, flag contact-invalid exits, "
+    "run the care triggers."
+)
 def membership_daily() -> None:
     membership_daily_op()
 

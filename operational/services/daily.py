@@ -5,20 +5,24 @@ Each job is idempotent, so running the day twice (a retry after a crash) changes
 - points past their expiry date expire (what is left of each award, ``points.expire_points``);
 - members whose points earned in the last 365 days reached a higher tier get it, with a new
   main card (postings never upgrade by themselves; this job does);
-- members whose contact details kept failing get an automatic exit request (reviewed by staff).
+- members whose contact details kept failing get an automatic exit request (reviewed by staff);
+- the automatic care triggers (birthday, after a purchase, after an activity) create the day's
+  care contacts, with their control group (``care.run_care_triggers``; one contact per member
+  and trigger event), and the queued messages are handed to the channel (``deliver_outbox``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operational.models import Member
-from operational.services import cards, lifecycle, points
+from operational.services import cards, care, lifecycle, points
 from operational.services.common import SYSTEM, Actor
+from operational.services.outbox import DeliveryReport
 
 
 @dataclass(frozen=True)
@@ -28,14 +32,19 @@ class DailyReport:
     tier_upgrades: list[str]  # member numbers
     contact_invalid_exits: list[str]  # member numbers with a new automatic exit request
     points_expired: int = 0  # expiry entries written
+    cares: care.CareRunReport | None = None
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     def lines(self) -> list[str]:
+        cares = self.cares.lines() if self.cares is not None else []
         return [
             f"day: {self.day.isoformat()}",
             f"sub-cards expired: {self.sub_cards_expired}",
             f"tier upgrades: {len(self.tier_upgrades)}",
             f"automatic exit requests (contact invalid): {len(self.contact_invalid_exits)}",
             f"point awards expired: {self.points_expired}",
+            *cares,
+            *self.delivery.lines(),
         ]
 
 
@@ -49,6 +58,8 @@ def run_daily_membership_jobs(
     exits = lifecycle.flag_contact_invalid_exits(
         session, today=today, days=contact_invalid_days, actor=actor
     )
+    cared = care.run_care_triggers(session, today=today, actor=actor)
+    delivery = _deliver_all(session)
     numbers = {request.member_id for request in exits}
     member_nos = (
         sorted(session.scalars(select(Member.member_no).where(Member.id.in_(numbers))))
@@ -61,4 +72,18 @@ def run_daily_membership_jobs(
         tier_upgrades=upgraded,
         contact_invalid_exits=member_nos,
         points_expired=points_expired,
+        cares=cared,
+        delivery=delivery,
     )
+
+
+def _deliver_all(session: Session, *, batch: int = 500) -> DeliveryReport:
+    """Hand every queued care message to the channel, a batch at a time."""
+    total = DeliveryReport()
+    while True:
+        report = care.deliver_outbox(session, limit=batch)
+        total.delivered += report.delivered
+        total.failed += report.failed
+        total.errors.extend(report.errors)
+        if report.delivered + report.failed < batch:
+            return total

@@ -9,7 +9,16 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from clubcrm.settings import Settings
-from operational.models import Card, ExitRequest, Member, MemberPointBalance, PointEntry
+from operational.models import (
+    Card,
+    CareContact,
+    ExitRequest,
+    Member,
+    MemberConsent,
+    MemberPointBalance,
+    OutboxMessage,
+    PointEntry,
+)
 from operational.services.cards import issue_main_card, issue_sub_card
 from operational.services.common import Actor
 from operational.services.daily import run_daily_membership_jobs
@@ -22,9 +31,18 @@ def _seed(url: str) -> None:
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         for number, name, earned in (("M00000001", "王小明", 200), ("M00000002", "李小红", 12_000)):
-            member = Member(member_no=number, name=name, joined_at=date(2025, 1, 1))
+            member = Member(
+                member_no=number,
+                name=name,
+                joined_at=date(2025, 1, 1),
+                birthday=date(1990, 6, 1),  # the day the tests run the jobs
+                mobile="13800138000",
+            )
             session.add(member)
             session.flush()
+            session.add(
+                MemberConsent(member_id=member.id, channel="sms", granted=True, source="form")
+            )
             session.add(
                 MemberPointBalance(member_id=member.id, balance=earned, earned_total=earned)
             )
@@ -58,7 +76,8 @@ def _state(url: str) -> tuple[list[str], str]:
     return subs, tier
 
 
-def test_daily_jobs_expire_sub_cards_and_upgrade_tiers_once(op_db_url: str) -> None:
+def test_daily_jobs_expire_sub_cards_and_upgrade_tiers_once(op_db_url: str, monkeypatch) -> None:
+    monkeypatch.setenv("CLUBCRM_CARE_CONTROL_SHARE", "0")
     _seed(op_db_url)
     engine = create_engine(op_db_url)
     with Session(engine) as session, session.begin():
@@ -67,20 +86,31 @@ def test_daily_jobs_expire_sub_cards_and_upgrade_tiers_once(op_db_url: str) -> N
     assert report.tier_upgrades == ["M00000002"]
     assert report.contact_invalid_exits == []
     assert _state(op_db_url) == (["expired"], "vip")
+    # both members' birthday care, sent through the outbox
+    assert report.cares is not None and report.cares.triggers["birthday"].contacted == 2
+    assert (report.delivery.delivered, report.delivery.failed) == (2, 0)
 
     with Session(engine) as session, session.begin():
         again = run_daily_membership_jobs(session, today=date(2026, 6, 1))
     assert (again.sub_cards_expired, again.tier_upgrades) == (0, [])
+    assert again.cares is not None and again.cares.triggers["birthday"].contacted == 0
+    assert again.delivery.delivered == 0
     with Session(engine) as session:
         vip_cards = session.scalars(
             select(Card).where(Card.card_type == "vip", Card.status == "active")
         ).all()
         assert len(vip_cards) == 1
         assert session.scalar(select(ExitRequest.id)) is None
+        contacts = session.scalars(select(CareContact.status)).all()
+        assert contacts == ["sent", "sent"]
+        assert session.scalars(select(OutboxMessage.status)).all() == ["delivered"] * 2
     engine.dispose()
 
 
-def test_the_scheduled_dagster_job_runs_the_same_work(op_db_url: str, tmp_path) -> None:
+def test_the_scheduled_dagster_job_runs_the_same_work(
+    op_db_url: str, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("CLUBCRM_CARE_CONTROL_SHARE", "0")
     _seed(op_db_url)
     settings = Settings(
         home=tmp_path,
@@ -102,5 +132,8 @@ def test_the_scheduled_dagster_job_runs_the_same_work(op_db_url: str, tmp_path) 
         "points_expired": 0,
         "tier_upgrades": 1,
         "contact_invalid_exits": 0,
+        "care_contacted": 2,
+        "care_messages_delivered": 2,
+        "care_messages_failed": 0,
     }
     assert _state(op_db_url) == (["expired"], "vip")

@@ -13,7 +13,8 @@ renamed as (
         cast(control_share as decimal(5, 4)) as control_share,
         cast(run_on as date) as run_on,
         created_at,
-        created_by
+        created_by,
+        segment_id
     from source
 ),
 
