@@ -35,6 +35,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("points_approval", "points_approval.py", "nav.points_approval", ":material/approval:"),
         ("redemption", "redemption.py", "nav.redemption", ":material/redeem:"),
         ("purchases", "purchases.py", "nav.purchases", ":material/shopping_cart:"),
+        ("complaints", "complaints.py", "nav.complaints", ":material/support_agent:"),
         ("activities", "activities.py", "nav.activities", ":material/event:"),
         ("care", "care.py", "nav.care", ":material/volunteer_activism:"),
     ],

@@ -54,7 +54,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "points_approval": REVIEW_ROLES,  # maker-checker: a second person posts big adjustments
     "redemption": OPERATIONS_ROLES,  # reviewers and admins also create plans there
     "purchases": OPERATIONS_ROLES,
-    "complaints": OPERATIONS_ROLES,
+    "complaints": OPERATIONS_ROLES | {"manager"},  # managers set the service levels there
     "activities": OPERATIONS_ROLES,  # staff plan and record; reviewers approve
     "care": OPERATIONS_ROLES,
     "merchants": OPERATIONS_ROLES,
