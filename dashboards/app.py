@@ -38,9 +38,11 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("complaints", "complaints.py", "nav.complaints", ":material/support_agent:"),
         ("activities", "activities.py", "nav.activities", ":material/event:"),
         ("care", "care.py", "nav.care", ":material/volunteer_activism:"),
+        ("merchants", "merchants.py", "nav.merchants", ":material/storefront:"),
     ],
     "nav.admin": [
         ("point_rules", "point_rules.py", "nav.point_rules", ":material/rule:"),
+        ("dictionary", "dictionary.py", "nav.dictionary", ":material/menu_book:"),
     ],
 }
 DEFAULT_PAGE = "overview"

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -460,13 +461,28 @@ def _labels_in_db(url: str) -> dict[tuple[str, str], tuple[str, str]]:
             database = parsed.database
             if not database or database == ":memory:" or not Path(database).is_file():
                 return {}
-        from operational.db import session_scope
+        from sqlalchemy.orm import Session
+
         from operational.services.dictionary import all_labels
 
-        with session_scope(url) as session:
+        with Session(_label_engine(url)) as session:
             return all_labels(session)
     except (SQLAlchemyError, OSError, ValueError):
         return {}
+
+
+@lru_cache(maxsize=4)
+def _label_engine(url: str):
+    """The shared engine for SQLite; for a server, one that gives up connecting after 3 s, so
+    an unreachable database slows a page by seconds (then the defaults serve), never minutes."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from operational.db import engine_for
+
+    if make_url(url).get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+    return engine_for(url)
 
 
 def format_int(value: int | float | Decimal | None) -> str:
