@@ -219,6 +219,157 @@ def daily(day: date | None) -> None:
         click.echo(line)
 
 
+_PROTOCOLS = ("rdm6300", "wiegand", "track2", "line")
+_MAPPINGS = ("em4100_decimal10", "hex10", "wiegand26", "as_read")
+_PURPOSES = ("activity_checkin", "merchant_counter", "points_award")
+
+
+@main.command()
+@click.option("--port", required=True, help="Serial device or pyserial URL, e.g. /dev/ttyUSB0.")
+@click.option("--protocol", type=click.Choice(_PROTOCOLS), required=True, help="Frame format.")
+@click.option("--reader-id", required=True, help="This reader's id (letters, digits, _.-).")
+@click.option(
+    "--purpose",
+    type=click.Choice(_PURPOSES),
+    default=None,
+    help="What a swipe does; without it swipes are only recorded.",
+)
+@click.option(
+    "--target",
+    default=None,
+    help="Activity code (check-in), merchant code or service:ID (counter), rule code (points).",
+)
+@click.option(
+    "--mapping",
+    type=click.Choice(_MAPPINGS),
+    default=None,
+    help="How the number read maps to a card (default: the protocol's; RDM6300: the printed "
+    "10-digit decimal of the last 4 bytes).",
+)
+@click.option("--baud", "baudrate", type=int, default=9600, show_default=True)
+def reader(
+    port: str,
+    protocol: str,
+    reader_id: str,
+    purpose: str | None,
+    target: str | None,
+    mapping: str | None,
+    baudrate: int,
+) -> None:
+    """Run a serial card reader (刷卡机), spooling every accepted swipe under CLUBCRM_HOME.
+
+    A swipe counts once it is on disk (fsync). The reader reconnects when the device is
+    unplugged; SIGTERM closes its spool file so the next pipeline run loads it. Swipes are
+    posted to the operational services by `clubcrm post-swipes` (or the Dagster sensor).
+    """
+    from devices.reader import run_reader
+    from devices.spool import SpoolBusy, check_reader_id
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    try:
+        check_reader_id(reader_id)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--reader-id") from None
+    click.echo(f"reader {reader_id} on {port} ({protocol}), spooling to {settings.spool_dir}")
+    try:
+        stats = run_reader(
+            port, protocol, reader_id, settings.spool_dir,
+            purpose=purpose, target=target, mapping=mapping, baudrate=baudrate,
+        )  # fmt: skip
+    except SpoolBusy as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"stopped: {stats.swipes} swipes, {stats.frames} frames, "
+        f"{stats.bad_checksums} bad checksums, {stats.reconnects} reconnects"
+    )
+
+
+@main.command("reader-sim")
+@click.option("--protocol", type=click.Choice(_PROTOCOLS), default="rdm6300", show_default=True)
+@click.option("--seconds", type=float, default=None, help="Stop after this long (default: never).")
+@click.option("--seed", type=int, default=None, help="Random seed (repeatable runs).")
+@click.option(
+    "--link", type=click.Path(path_type=Path), default=None, help="Also link the device here."
+)
+@click.option(
+    "--card",
+    "cards",
+    multiple=True,
+    help="A card (chip) number to swipe; repeat it. Default: cards of the demo members.",
+)
+def reader_sim(
+    protocol: str, seconds: float | None, seed: int | None, link: Path | None, cards: tuple
+) -> None:
+    """A simulated card reader on a pseudo-terminal: realistic frames at the wire rate, with
+    held cards, noise, split frames, bad checksums and unknown cards.
+
+    The first line printed is the device path: pass it to `clubcrm reader --port`.
+    """
+    from devices.simulator import reader_sim_main
+
+    chosen = list(cards) or _demo_chip_numbers()
+    raise SystemExit(
+        reader_sim_main(protocol, chosen or None, seconds=seconds, seed=seed, link=link)
+    )
+
+
+def _demo_chip_numbers(limit: int = 12) -> list[str]:
+    """Chip numbers of a few active cards of the club (empty when there is no database yet)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from operational.db import session_scope
+    from operational.models import Card
+
+    settings = get_settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            return list(
+                session.scalars(
+                    select(Card.chip_uid)
+                    .where(Card.status == "active", Card.chip_uid.is_not(None))
+                    .order_by(Card.id)
+                    .limit(limit)
+                )
+            )
+    except SQLAlchemyError:
+        return []
+
+
+@main.command("post-swipes")
+@click.option("--watch", is_flag=True, help="Keep posting new swipes until stopped.")
+@click.option(
+    "--interval", type=float, default=2.0, show_default=True, help="Seconds between passes."
+)
+def post_swipes(watch: bool, interval: float) -> None:
+    """Post spooled card-reader swipes to the operational services, each exactly once.
+
+    Check-ins record attendance (and the activity's points), counter swipes record merchant
+    service uses, points readers award the swipe rule's points. Refused swipes (unknown or
+    lost cards…) are kept with their reason for the readers page. Safe to run at any time and
+    after a crash: nothing is posted twice.
+    """
+    import signal
+    import threading
+
+    from devices.poster import post_spooled_swipes, run_poster
+
+    settings = get_settings()
+    _require_initialised(settings.database_url)
+    if watch:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        report = run_poster(
+            settings.database_url, settings.spool_dir, interval=interval, stop_event=stop
+        )
+    else:
+        report = post_spooled_swipes(settings.database_url, settings.spool_dir)
+    for line in report.lines():
+        click.echo(line)
+
+
 @main.group("import")
 def import_() -> None:
     """Bulk import of CSV or Excel (.xlsx) files, UTF-8 or GBK, English or Chinese headings.

@@ -16,6 +16,7 @@ import numpy as np
 from demodata.reference import PURPOSE_OF_KIND
 from demodata.tables import World
 from demodata.timebase import iso_utc_ms, local_day, numbers
+from devices.poster import mark_posted
 from devices.spool import LOCK_FILE, SpoolBusy, SpoolWriter
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
@@ -95,4 +96,7 @@ def write_spool(spool_dir: Path, world: World) -> int:
                 records = zip(card_no, raw, when, [purpose] * (b - a), target, strict=True)
                 total += w.write_batch(records)
                 w.rotate()
+            last_seq = w.next_seq - 1
+        # The demo history is already in the operational data: the poster starts after it.
+        mark_posted(Path(spool_dir) / readers.reader_id[reader], last_seq)
     return total

@@ -1,7 +1,8 @@
 """Dagster entry point: ``dagster dev -m orchestration.definitions`` (exposes ``defs``).
 
 Each module owns one concern and exposes its own ``defs``: raw ingestion (raw_assets), the dbt
-project (dbt_assets), publishing (publish_assets). Warehouse writers are serialised: the only
+project (dbt_assets), publishing (publish_assets), the daily membership jobs (membership_jobs),
+card-reader swipes: loading the spool and posting swipes (swipe_sensors). Warehouse writers are serialised: the only
 job runs in-process, one step at a time, because DuckDB allows a single writing process.
 """
 
@@ -12,7 +13,13 @@ import os
 import dagster as dg
 
 from clubcrm.settings import get_settings
-from orchestration import dbt_assets, membership_jobs, publish_assets, raw_assets
+from orchestration import (
+    dbt_assets,
+    membership_jobs,
+    publish_assets,
+    raw_assets,
+    swipe_sensors,
+)
 from orchestration.resources import WAREHOUSE_PATH_ENV, default_resources, warehouse_path
 
 # One variable for dbt's profile and the Dagster resource; default it from CLUBCRM_HOME.
@@ -30,6 +37,7 @@ defs = dg.Definitions.merge(
     dbt_assets.defs,
     publish_assets.defs,
     membership_jobs.defs,
+    swipe_sensors.defs,
     dg.Definitions(
         jobs=[warehouse_job],
         resources=default_resources(),

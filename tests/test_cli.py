@@ -17,6 +17,9 @@ COMMANDS = [
     ["import", "members"],
     ["import", "purchases"],
     ["daily"],
+    ["reader"],
+    ["reader-sim"],
+    ["post-swipes"],
     ["sql"],
     ["serve"],
 ]
@@ -93,3 +96,21 @@ def test_demo_data_gives_each_role_an_account_and_daily_runs(clubcrm_home) -> No
     assert daily.exit_code == 0, daily.output
     assert daily.output.splitlines()[0] == "day: 2026-07-01"
     assert "sub-cards expired: " in daily.output
+
+
+def test_post_swipes_posts_each_spooled_swipe_once(clubcrm_home) -> None:
+    from datetime import UTC, datetime
+
+    from devices.spool import SpoolWriter
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    clubcrm_home.ensure_dirs()
+    with SpoolWriter(clubcrm_home.spool_dir, "DESK-1") as writer:
+        writer.append("4242424242", "4242424242", datetime(2026, 4, 10, tzinfo=UTC), None)
+        writer.append("4242424242", "4242424242", datetime(2026, 4, 10, tzinfo=UTC), "points_award")
+    first = runner.invoke(main, ["post-swipes"])
+    assert first.exit_code == 0, first.output
+    assert "swipes posted: 2 from 1 readers (recorded 1, refused 1)" in first.output
+    again = runner.invoke(main, ["post-swipes"])
+    assert "swipes posted: 0 from 1 readers (none)" in again.output

@@ -34,10 +34,11 @@ from .membership import (
     PiiAccessLog,
     ReviewDecision,
 )
-from .reference import CardReader, DictionaryItem, NumberSequence, StaffAccount
+from .reference import CardReader, DictionaryItem, NumberSequence, StaffAccount, SwipePosting
 from .sales import Purchase, PurchasePayment
 
 __all__ = [
+    "SwipePosting",
     "SavedSegment",
     "PointRule",
     "OutboxMessage",

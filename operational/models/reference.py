@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
@@ -67,6 +75,38 @@ class CardReader(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SWIPE_OUTCOMES = ("posted", "already", "recorded", "refused")
+
+
+class SwipePosting(Base):
+    """What posting one spooled card-reader swipe did, once per swipe (its id is the key).
+
+    ``posted``: attendance, a service use or points were recorded; ``already``: the same member
+    was already recorded (a second swipe at the same activity); ``recorded``: the reader has no
+    purpose, nothing to post; ``refused``: an unknown, lost or cancelled card, a former member, a
+    closed activity… with the service's code and message, listed on the readers page for staff.
+    """
+
+    __tablename__ = "swipe_postings"
+    __table_args__ = (
+        CheckConstraint(f"outcome in {SWIPE_OUTCOMES!r}", name="outcome"),
+        Index("ix_swipe_postings_outcome", "outcome", "swiped_at"),
+        Index("ix_swipe_postings_reader", "reader_id", "swiped_at"),
+    )
+
+    swipe_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    reader_id: Mapped[str] = mapped_column(String(40))
+    card_no: Mapped[str | None] = mapped_column(String(40))
+    purpose: Mapped[str | None] = mapped_column(String(30))
+    target: Mapped[str | None] = mapped_column(String(60))
+    swiped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str | None] = mapped_column(String(300))
+    member_no: Mapped[str | None] = mapped_column(String(20))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class NumberSequence(Base):

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25 00:02:18.613220
 
-Automatic points rules (pending entries for a supervisor), the complaint service levels that set
+The outcome of posting each card-reader swipe, automatic points rules (pending entries for a supervisor), the complaint service levels that set
 due times, saved member segments for manual care, the care outbox (the channel interface's
 local implementation), one care contact per member and trigger event, and the reviewer's note
 on an activity decision.
@@ -101,6 +101,29 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_messages_status", ["status", "created_at"], unique=False)
 
+    op.create_table(
+        "swipe_postings",
+        sa.Column("swipe_id", sa.String(length=60), nullable=False),
+        sa.Column("reader_id", sa.String(length=40), nullable=False),
+        sa.Column("card_no", sa.String(length=40), nullable=True),
+        sa.Column("purpose", sa.String(length=30), nullable=True),
+        sa.Column("target", sa.String(length=60), nullable=True),
+        sa.Column("swiped_at", operational.models.base.UTCDateTime(), nullable=False),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=True),
+        sa.Column("message", sa.String(length=300), nullable=True),
+        sa.Column("member_no", sa.String(length=20), nullable=True),
+        sa.Column("posted_at", operational.models.base.UTCDateTime(), nullable=False),
+        sa.CheckConstraint(
+            "outcome in ('posted', 'already', 'recorded', 'refused')",
+            name=op.f("ck_swipe_postings_outcome"),
+        ),
+        sa.PrimaryKeyConstraint("swipe_id", name=op.f("pk_swipe_postings")),
+    )
+    with op.batch_alter_table("swipe_postings", schema=None) as batch_op:
+        batch_op.create_index("ix_swipe_postings_outcome", ["outcome", "swiped_at"], unique=False)
+        batch_op.create_index("ix_swipe_postings_reader", ["reader_id", "swiped_at"], unique=False)
+
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("decision_note", sa.Text(), nullable=True))
         batch_op.add_column(
@@ -152,6 +175,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_messages_status")
 
+    op.drop_table("swipe_postings")
     op.drop_table("outbox_messages")
     op.drop_table("saved_segments")
     op.drop_table("point_rules")
