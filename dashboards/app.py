@@ -39,6 +39,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
         ("activities", "activities.py", "nav.activities", ":material/event:"),
         ("care", "care.py", "nav.care", ":material/volunteer_activism:"),
         ("merchants", "merchants.py", "nav.merchants", ":material/storefront:"),
+        ("readers", "readers.py", "nav.readers", ":material/contactless:"),
     ],
     "nav.admin": [
         ("point_rules", "point_rules.py", "nav.point_rules", ":material/rule:"),

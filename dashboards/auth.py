@@ -58,6 +58,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "activities": OPERATIONS_ROLES,  # staff plan and record; reviewers approve
     "care": OPERATIONS_ROLES,
     "merchants": OPERATIONS_ROLES,
+    "readers": OPERATIONS_ROLES | {"manager"},
     "point_rules": ADMIN_ROLES,
     "dictionary": ADMIN_ROLES,
 }

@@ -19,6 +19,7 @@ CATALOGS = (
     "care",
     "merchants",
     "dictionary",
+    "readers",
 )
 
 

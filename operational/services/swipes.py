@@ -33,7 +33,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from operational.models import SwipePosting
+from operational.models import CardReader, SwipePosting
 from operational.models.base import utcnow
 from operational.services import activities, merchants, point_rules
 from operational.services.cards import find_card
@@ -208,3 +208,56 @@ def _outcome(row: SwipePosting) -> SwipeOutcome:
         member_no=row.member_no,
         posted_at=row.posted_at,
     )
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    reader_id: str
+    name: str
+    location: str | None
+    protocol: str
+    purpose: str | None
+    target: str | None
+    active: bool
+    last_seen_at: datetime | None
+    last_swipe_at: datetime | None
+    outcomes: dict[str, int]
+
+
+def list_readers(session: Session) -> list[ReaderRow]:
+    """Every reader: the registered ones (``card_readers``) and any that posted swipes."""
+    counts = outcome_counts(session)
+    last = dict(
+        session.execute(
+            select(SwipePosting.reader_id, func.max(SwipePosting.swiped_at)).group_by(
+                SwipePosting.reader_id
+            )
+        ).all()
+    )
+    rows = []
+    registered = session.scalars(select(CardReader).order_by(CardReader.reader_id)).all()
+    for reader in registered:
+        rows.append(
+            ReaderRow(
+                reader_id=reader.reader_id,
+                name=reader.name,
+                location=reader.location,
+                protocol=reader.protocol,
+                purpose=reader.purpose,
+                target=reader.target,
+                active=reader.active,
+                last_seen_at=reader.last_seen_at,
+                last_swipe_at=last.get(reader.reader_id),
+                outcomes=counts.get(reader.reader_id, {}),
+            )
+        )
+    known = {reader.reader_id for reader in registered}
+    for reader_id in sorted(set(counts) - known):
+        rows.append(
+            ReaderRow(
+                reader_id=reader_id, name=reader_id, location=None, protocol="", purpose=None,
+                target=None, active=True, last_seen_at=None, last_swipe_at=last.get(reader_id),
+                outcomes=counts[reader_id],
+            )
+        )  # fmt: skip
+    return rows
