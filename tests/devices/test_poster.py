@@ -107,3 +107,34 @@ def test_a_merchant_counter_swipe_records_a_service_use(club: str, tmp_path: Pat
         detail = merchants.merchant_detail(session, "SPA")
         assert sum(s.uses for s in detail.services) == 2
         assert session.scalar(select(func.count()).select_from(PointEntry)) == 0
+
+
+def test_killing_the_poster_mid_stream_loses_and_doubles_nothing(club: str, tmp_path: Path) -> None:
+    """A poster process SIGKILLed three times while swipes keep arriving, then restarted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spool = tmp_path / "spool"
+    env = {**os.environ, "CLUBCRM_HOME": str(tmp_path), "CLUBCRM_DATABASE_URL": club}
+    command = [sys.executable, "-m", "clubcrm.cli", "post-swipes", "--watch", "--interval", "0.02"]
+    writer = SpoolWriter(spool, "DESK-1", rotate_every=7)
+    sent = 0
+    for _ in range(3):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            writer.append("0004283503", "00004157DF", WHEN, "points_award")
+            sent += 1
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    writer.close()
+    final = poster.post_spooled_swipes(club, spool)
+    assert final.posted + final.replayed < sent  # the killed posters had done most of it
+    assert _postings(club) == sent
+    assert _balance(club) == 10 * sent
+    with session_scope(club) as session:
+        assert session.scalar(select(func.count()).select_from(PointEntry)) == sent
