@@ -198,8 +198,9 @@ def pipeline_run(as_of: date | None, full: bool) -> None:
     help="The day to run for (default: today in club time, Asia/Shanghai).",
 )
 def daily(day: date | None) -> None:
-    """Run the daily membership jobs: cancel expired sub-cards, apply tier upgrades, and flag
-    members whose contact details keep failing for an exit review.
+    """Run the daily membership jobs: expire points, cancel expired sub-cards, apply tier
+    upgrades, flag members whose contact details keep failing for an exit review, create the
+    day's automatic care contacts, then send their messages.
 
     Idempotent: running a day twice changes nothing more. Dagster runs the same work every day
     at 02:00 (schedule membership_daily_schedule); use this command from cron instead.
@@ -208,7 +209,7 @@ def daily(day: date | None) -> None:
     from zoneinfo import ZoneInfo
 
     from operational.db import session_scope
-    from operational.services.daily import run_daily_membership_jobs
+    from operational.services.daily import deliver_care_messages, run_daily_membership_jobs
 
     settings = get_settings()
     _require_initialised(settings.database_url)
@@ -216,6 +217,8 @@ def daily(day: date | None) -> None:
     with session_scope(settings.database_url) as session:
         report = run_daily_membership_jobs(session, today=today)
     for line in report.lines():
+        click.echo(line)
+    for line in deliver_care_messages(settings.database_url).lines():
         click.echo(line)
 
 

@@ -20,7 +20,9 @@ page; they advance the cursor like any other. The demo generator marks its histo
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import threading
 from collections import Counter
@@ -32,7 +34,10 @@ from typing import Any
 from devices.spool import FINISHED_SUFFIX, OPEN_SUFFIX
 
 POSTED_FILE = "POSTED"
+LOCK_FILE = ".poster.lock"
 BATCH = 200
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,12 +46,17 @@ class PosterReport:
     outcomes: Counter = field(default_factory=Counter)  # posted / already / recorded / refused
     replayed: int = 0  # swipes after the cursor that had been posted (a crash before the cursor)
     readers: int = 0
+    busy: bool = False  # another poster holds the spool: this pass did nothing
+    errors: list[str] = field(default_factory=list)  # readers whose pass stopped on an error
 
     def lines(self) -> list[str]:
         parts = ", ".join(f"{name} {count}" for name, count in sorted(self.outcomes.items()))
+        if self.busy:
+            return ["another poster is posting these swipes; nothing done"]
         return [
             f"swipes posted: {self.posted} from {self.readers} readers ({parts or 'none'})",
             f"swipes found posted already (replayed after a crash): {self.replayed}",
+            *(f"error: {error}" for error in self.errors),
         ]
 
 
@@ -93,34 +103,51 @@ def pending_swipes(folder: Path, after_seq: int) -> Iterator[dict[str, Any]]:
 def post_spooled_swipes(
     database_url: str, spool_dir: Path | str, *, batch: int = BATCH
 ) -> PosterReport:
-    """One pass over every reader's spool: post what is new; return what was done."""
-    from operational.db import session_scope
-    from operational.services.swipes import post_swipe, posted_swipe_ids, reader_actor
+    """One pass over every reader's spool: post what is new; return what was done.
 
+    One poster at a time (a lock file in the spool folder): a second one returns at once with
+    ``busy``. An error in one reader's spool is logged and reported, and the others are posted.
+    """
     report = PosterReport()
     root = Path(spool_dir)
     if not root.is_dir():
         return report
-    for folder in sorted(path for path in root.iterdir() if path.is_dir()):
-        report.readers += 1
-        cursor = read_cursor(folder)
-        records = pending_swipes(folder, cursor)
-        while True:
-            chunk = [record for _, record in zip(range(batch), records, strict=False)]
-            if not chunk:
-                break
-            with session_scope(database_url) as session:
-                done = posted_swipe_ids(session, (record["swipe_id"] for record in chunk))
-                for record in chunk:
-                    if record["swipe_id"] in done:
-                        report.replayed += 1
-                        continue
-                    outcome = post_swipe(session, reader_actor(record["reader_id"]), record)
-                    report.outcomes[outcome.outcome] += 1
-                    report.posted += 1
-            cursor = int(chunk[-1]["seq"])
-            mark_posted(folder, cursor)
+    with open(root / LOCK_FILE, "a+b") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            report.busy = True
+            return report
+        for folder in sorted(path for path in root.iterdir() if path.is_dir()):
+            report.readers += 1
+            try:
+                _post_reader(database_url, folder, batch, report)
+            except Exception as error:  # a bad line, a DB hiccup: the other readers go on
+                log.exception("posting the swipes of %s stopped", folder.name)
+                report.errors.append(f"{folder.name}: {error}")
     return report
+
+
+def _post_reader(database_url: str, folder: Path, batch: int, report: PosterReport) -> None:
+    """Post one reader's swipes after its cursor, a batch per transaction."""
+    from operational.db import session_scope
+    from operational.services.swipes import post_swipe, posted_swipe_ids, reader_actor
+
+    records = pending_swipes(folder, read_cursor(folder))
+    while True:
+        chunk = [record for _, record in zip(range(batch), records, strict=False)]
+        if not chunk:
+            return
+        with session_scope(database_url) as session:
+            done = posted_swipe_ids(session, (record["swipe_id"] for record in chunk))
+            for record in chunk:
+                if record["swipe_id"] in done:
+                    report.replayed += 1
+                    continue
+                outcome = post_swipe(session, reader_actor(record["reader_id"]), record)
+                report.outcomes[outcome.outcome] += 1
+                report.posted += 1
+        mark_posted(folder, int(chunk[-1]["seq"]))
 
 
 def run_poster(
@@ -130,15 +157,23 @@ def run_poster(
     interval: float = 2.0,
     stop_event: threading.Event | None = None,
 ) -> PosterReport:
-    """Post new swipes every ``interval`` seconds until ``stop_event`` is set; the total."""
+    """Post new swipes every ``interval`` seconds until ``stop_event`` is set; the total.
+
+    Errors (the database is down) are logged and the next pass tries again.
+    """
     stop = stop_event or threading.Event()
     total = PosterReport()
     while not stop.is_set():
-        done = post_spooled_swipes(database_url, spool_dir)
-        total.posted += done.posted
-        total.replayed += done.replayed
-        total.outcomes.update(done.outcomes)
-        total.readers = done.readers
+        try:
+            done = post_spooled_swipes(database_url, spool_dir)
+        except Exception:
+            log.exception("posting swipes failed; retrying in %s s", interval)
+        else:
+            total.posted += done.posted
+            total.replayed += done.replayed
+            total.outcomes.update(done.outcomes)
+            total.readers = done.readers
+            total.errors.extend(done.errors)
         stop.wait(interval)
     return total
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from operational.db import session_scope
-from operational.services.daily import run_daily_membership_jobs
+from operational.services.daily import deliver_care_messages, run_daily_membership_jobs
 
 CLUB_TIMEZONE = "Asia/Shanghai"
 
@@ -32,7 +32,8 @@ def membership_daily_op(context: dg.OpExecutionContext, config: DailyMembershipC
     )
     with session_scope(settings.database_url) as session:
         report = run_daily_membership_jobs(session, today=day)
-    for line in report.lines():
+    delivery = deliver_care_messages(settings.database_url)  # after the jobs committed
+    for line in [*report.lines(), *delivery.lines()]:
         context.log.info(line)
     return {
         "day": report.day.isoformat(),
@@ -43,8 +44,8 @@ def membership_daily_op(context: dg.OpExecutionContext, config: DailyMembershipC
         "care_contacted": sum(c.contacted for c in report.cares.triggers.values())
         if report.cares
         else 0,
-        "care_messages_delivered": report.delivery.delivered,
-        "care_messages_failed": report.delivery.failed,
+        "care_messages_delivered": delivery.delivered,
+        "care_messages_failed": delivery.failed,
     }
 
 

@@ -7,7 +7,7 @@
   finishes late, out of order, or while a run is going is simply picked up by a later tick. It
   skips while another warehouse run is queued or running (DuckDB has one writer).
 - ``swipe_poster_sensor`` (every 30 s) requests a run of ``post_swipes`` when any spool file
-  changed since its last request: ``devices.poster`` posts attendance, service uses and points,
+  changed since its last request, or the last posting run failed (not while one is running): ``devices.poster`` posts attendance, service uses and points,
   exactly once per swipe.
 
 (No ``from __future__ import annotations`` here: Dagster reads the op's annotations.)
@@ -106,10 +106,19 @@ def spool_fingerprint(spool_dir: Path) -> str:
 )
 def swipe_poster_sensor(context: dg.SensorEvaluationContext):
     fingerprint = spool_fingerprint(get_settings().spool_dir)
-    if not fingerprint or fingerprint == context.cursor:
+    if not fingerprint:
+        return dg.SkipReason("no spool yet")
+    runs = context.instance.get_runs(filters=dg.RunsFilter(job_name="post_swipes"), limit=1)
+    last = runs[0] if runs else None
+    if last is not None and last.status in _ACTIVE:
+        return dg.SkipReason("a posting run is in progress")
+    failed = last is not None and last.status == dg.DagsterRunStatus.FAILURE
+    if fingerprint == context.cursor and not failed:
         return dg.SkipReason("the spool has not changed")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint[:16])
+    # After a failed run, ask again (a new key) even if the spool did not change.
+    suffix = f":retry:{last.run_id}" if failed else ""
+    return dg.RunRequest(run_key=fingerprint[:16] + suffix)
 
 
 defs = dg.Definitions(

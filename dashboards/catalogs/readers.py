@@ -46,7 +46,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "readers.reason.member_not_active": "会员已退会或正在退会",
         "readers.reason.member_archived": "会员已退会",
         "readers.reason.activity_not_found": "刷卡机对应的活动不存在",
-        "readers.reason.activity_number_unknown": "刷卡机对应的活动不存在",
+        "readers.reason.activity_number_unknown": "未知卡号（未发卡或卡号映射不对）",
         "readers.reason.activity_wrong_state": "活动不在进行中（未开始或已结束）",
         "readers.reason.no_running_service": "该商家当天没有进行中的服务",
         "readers.reason.bad_reader_target": "刷卡机没有设置正确的对象",
@@ -99,7 +99,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "readers.reason.member_not_active": "The member has left or is leaving",
         "readers.reason.member_archived": "The member has left",
         "readers.reason.activity_not_found": "The reader's activity does not exist",
-        "readers.reason.activity_number_unknown": "The reader's activity does not exist",
+        "readers.reason.activity_number_unknown": (
+            "Unknown card (not issued, or the number mapping is wrong)"
+        ),
         "readers.reason.activity_wrong_state": "The activity is not running (not started or closed)",
         "readers.reason.no_running_service": "The merchant has no service running that day",
         "readers.reason.bad_reader_target": "The reader has no valid target",

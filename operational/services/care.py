@@ -539,7 +539,8 @@ def run_care_triggers(
     module docstring for who is contacted, the control group and the locks.
     """
     require_role(actor, ENTER_ROLES, "run care triggers")
-    share = control_share_setting() if control_share is None else float(control_share)
+    # The share kept on the care (two decimals) is the one the draw uses.
+    share = round(control_share_setting() if control_share is None else float(control_share), 2)
     if not 0 <= share < 1:
         raise ValueError(f"control share must be from 0 to below 1, got {share}")
     chosen_templates = {**DEFAULT_TEMPLATES, **(templates or {})}
@@ -625,7 +626,7 @@ def _run_trigger(
                 channel=template.channel,
                 title=template.title,
                 content=template.content,
-                control_share=Decimal(str(round(share, 2))),
+                control_share=Decimal(str(share)),
                 run_on=today,
                 created_at=now,
                 created_by=actor.username,

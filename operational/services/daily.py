@@ -8,12 +8,17 @@ Each job is idempotent, so running the day twice (a retry after a crash) changes
 - members whose contact details kept failing get an automatic exit request (reviewed by staff);
 - the automatic care triggers (birthday, after a purchase, after an activity) create the day's
   care contacts, with their control group (``care.run_care_triggers``; one contact per member
-  and trigger event), and the queued messages are handed to the channel (``deliver_outbox``).
+  and trigger event).
+
+The queued care messages are sent afterwards by :func:`deliver_care_messages`, *after* the jobs'
+transaction committed and one message per transaction: a gateway is never called for a contact
+that could still roll back, and the database is not held while messages go out. A crash between
+a send and its commit can send that one message again (at least once, never a batch twice).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -33,7 +38,6 @@ class DailyReport:
     contact_invalid_exits: list[str]  # member numbers with a new automatic exit request
     points_expired: int = 0  # expiry entries written
     cares: care.CareRunReport | None = None
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     def lines(self) -> list[str]:
         cares = self.cares.lines() if self.cares is not None else []
@@ -44,7 +48,6 @@ class DailyReport:
             f"automatic exit requests (contact invalid): {len(self.contact_invalid_exits)}",
             f"point awards expired: {self.points_expired}",
             *cares,
-            *self.delivery.lines(),
         ]
 
 
@@ -59,7 +62,6 @@ def run_daily_membership_jobs(
         session, today=today, days=contact_invalid_days, actor=actor
     )
     cared = care.run_care_triggers(session, today=today, actor=actor)
-    delivery = _deliver_all(session)
     numbers = {request.member_id for request in exits}
     member_nos = (
         sorted(session.scalars(select(Member.member_no).where(Member.id.in_(numbers))))
@@ -73,17 +75,22 @@ def run_daily_membership_jobs(
         contact_invalid_exits=member_nos,
         points_expired=points_expired,
         cares=cared,
-        delivery=delivery,
     )
 
 
-def _deliver_all(session: Session, *, batch: int = 500) -> DeliveryReport:
-    """Hand every queued care message to the channel, a batch at a time."""
+def deliver_care_messages(database_url: str, *, limit: int = 100_000) -> DeliveryReport:
+    """Send every queued care message, each in its own transaction; what was delivered."""
+    from operational.db import session_scope
+    from operational.services.outbox import channel_from_settings
+
+    channel = channel_from_settings()
     total = DeliveryReport()
-    while True:
-        report = care.deliver_outbox(session, limit=batch)
+    for _ in range(limit):
+        with session_scope(database_url) as session:
+            report = care.deliver_outbox(session, channel, limit=1)
         total.delivered += report.delivered
         total.failed += report.failed
         total.errors.extend(report.errors)
-        if report.delivered + report.failed < batch:
-            return total
+        if report.delivered + report.failed == 0:
+            break
+    return total

@@ -127,9 +127,7 @@ def record_purchase(session: Session, actor: Actor, data: Mapping[str, object]) 
     ):
         problems.append(problem)
 
-    discount = _money(data.get("discount"), "discount", problems, required=False)
-    if discount is not None and discount < 0:
-        problems.append(Problem("discount", "negative", "the discount cannot be negative"))
+    discount = _discount(data.get("discount"), problems, required=False)
     due_on = _date(data.get("due_on"), "due_on", problems)
     cross_group = _flag(data.get("cross_group"), "cross_group", problems)
 
@@ -405,7 +403,7 @@ def update_purchase(
         elif field == "amount":
             values[field] = _money(value, field, problems, required=True)
         elif field == "discount":
-            values[field] = _money(value, field, problems, required=True)
+            values[field] = _discount(value, problems, required=True)
         elif field == "quantity":
             values[field] = _quantity(value, problems)
         elif field == "due_on":
@@ -968,6 +966,14 @@ def _flag(value: object, field: str, problems: list[Problem]) -> bool | None:
         return False
     problems.append(Problem(field, "flag_format", f"{text!r} is not yes or no", {"value": text}))
     return None
+
+
+def _discount(value: object, problems: list[Problem], *, required: bool) -> Decimal | None:
+    """A discount in yuan: money, never negative (the same rule when recording and changing)."""
+    discount = _money(value, "discount", problems, required=required)
+    if discount is not None and discount < 0:
+        problems.append(Problem("discount", "negative", "the discount cannot be negative"))
+    return discount
 
 
 def _quantity(value: object, problems: list[Problem]) -> int:

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from operational.db import begin_sqlite_transaction
 from operational.models import CardReader, SwipePosting
 from operational.models.base import utcnow
 from operational.services import activities, merchants, point_rules
@@ -70,6 +72,9 @@ def post_swipe(session: Session, actor: Actor, swipe: Mapping[str, object]) -> S
     Runs in the caller's transaction; a refusal is part of the outcome, not an exception.
     """
     require_role(actor, ENTER_ROLES, "post card-reader swipes")
+    # One transaction for what is posted and its outcome row (SQLite: take the write lock now,
+    # so the savepoint below cannot start, and commit, a transaction of its own).
+    begin_sqlite_transaction(session, write_lock=True)
     swipe_id = str(swipe["swipe_id"])
     done = session.get(SwipePosting, swipe_id)
     if done is not None:
@@ -123,8 +128,15 @@ def post_swipe(session: Session, actor: Actor, swipe: Mapping[str, object]) -> S
         member_no=found.member_no if found else None,
         posted_at=utcnow(),
     )
-    session.add(posting)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(posting)
+            session.flush()
+    except IntegrityError:  # another poster stored this swipe first: its outcome stands
+        existing = session.get(SwipePosting, swipe_id)
+        if existing is None:
+            raise
+        return _outcome(existing)
     return _outcome(posting)
 
 

@@ -21,7 +21,7 @@ from operational.models import (
 )
 from operational.services.cards import issue_main_card, issue_sub_card
 from operational.services.common import Actor
-from operational.services.daily import run_daily_membership_jobs
+from operational.services.daily import deliver_care_messages, run_daily_membership_jobs
 from orchestration.membership_jobs import membership_daily
 
 CLERK = Actor("clerk1", "staff")
@@ -86,15 +86,16 @@ def test_daily_jobs_expire_sub_cards_and_upgrade_tiers_once(op_db_url: str, monk
     assert report.tier_upgrades == ["M00000002"]
     assert report.contact_invalid_exits == []
     assert _state(op_db_url) == (["expired"], "vip")
-    # both members' birthday care, sent through the outbox
+    # both members' birthday care, sent through the outbox once the jobs committed
     assert report.cares is not None and report.cares.triggers["birthday"].contacted == 2
-    assert (report.delivery.delivered, report.delivery.failed) == (2, 0)
+    delivery = deliver_care_messages(op_db_url)
+    assert (delivery.delivered, delivery.failed) == (2, 0)
 
     with Session(engine) as session, session.begin():
         again = run_daily_membership_jobs(session, today=date(2026, 6, 1))
     assert (again.sub_cards_expired, again.tier_upgrades) == (0, [])
     assert again.cares is not None and again.cares.triggers["birthday"].contacted == 0
-    assert again.delivery.delivered == 0
+    assert deliver_care_messages(op_db_url).delivered == 0
     with Session(engine) as session:
         vip_cards = session.scalars(
             select(Card).where(Card.card_type == "vip", Card.status == "active")
