@@ -12,7 +12,6 @@ from uuid import uuid4
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from clubcrm.settings import get_settings
 from dashboards.auth import require_page
@@ -44,22 +43,18 @@ def submission(state_key: str, values: list) -> dict:
 
 def _member_of(url: str, number: str) -> str | None:
     """The member number of a member number or a card number (None when neither exists)."""
-    cleaned = cards.clean_card_no(number)
     with session_scope(url) as session:
-        if session.scalar(select(Member.id).where(Member.member_no == cleaned)) is not None:
-            return cleaned
-        found = cards.find_card(session, number)
-        return found.member_no if found is not None else None
+        return cards.member_no_for(session, number)
 
 
 def _show_member(url: str, member_no: str) -> None:
     with session_scope(url) as session:
-        member = session.scalar(select(Member).where(Member.member_no == member_no))
+        member = points.member_points(session, member_no)
         if member is None:
             st.warning(t("points.not_found", number=member_no))
             return
         name = member.name
-        balance = points.balance_of(session, member.id)
+        balance = member.balance
         history = points.points_history(session, member_no, limit=HISTORY_LIMIT)
     st.markdown(t("points.member", member_no=member_no, name=name))
     st.metric(t("points.balance"), format_int(balance))

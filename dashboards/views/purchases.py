@@ -34,7 +34,7 @@ from dashboards.i18n import (
 )
 from operational.db import session_scope
 from operational.models.sales import PURCHASE_TYPES
-from operational.services import purchases
+from operational.services import cards, purchases
 from operational.services.common import (
     Problem,
     ServiceError,
@@ -355,7 +355,7 @@ def _record(url: str, values: dict) -> None:
         with session_scope(url) as session:
             typed = (values["member_or_card"] or "").strip()
             if typed:
-                data["member_no"] = purchases.member_no_for(session, typed) or typed
+                data["member_no"] = cards.member_no_for(session, typed) or typed
             recorded = purchases.record_purchase(session, actor, data)
             detail = purchases.purchase_detail(session, actor, recorded.purchase_no)
     except ServiceError as error:

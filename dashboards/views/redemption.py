@@ -13,14 +13,12 @@ from uuid import uuid4
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from clubcrm.settings import get_settings
 from dashboards.auth import REVIEW_ROLES, require_page
 from dashboards.feedback import show_error
 from dashboards.i18n import DISPLAY_TIMEZONE, format_date, format_datetime, format_int, t
 from operational.db import session_scope
-from operational.models import Member
 from operational.services import points, redemption
 from operational.services.common import ServiceError
 
@@ -98,11 +96,11 @@ def _redeem(url: str, member_no: str, plan: dict, quantity: int) -> None:
 
 def _show_history(url: str, member_no: str) -> None:
     with session_scope(url) as session:
-        member_id = session.scalar(select(Member.id).where(Member.member_no == member_no))
-        if member_id is None:
+        member = points.member_points(session, member_no)
+        if member is None:
             st.warning(t("points.not_found", number=member_no))
             return
-        balance = points.balance_of(session, member_id)
+        balance = member.balance
         records = redemption.member_redemptions(session, member_no)
     st.caption(t("redeem.history_balance", member_no=member_no, balance=format_int(balance)))
     if not records:

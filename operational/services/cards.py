@@ -705,6 +705,20 @@ def end_member_cards(session: Session, member_id: int, *, reason: str) -> int:
 
 
 # -- lookup ------------------------------------------------------------------------------------
+def member_no_for(session: Session, member_or_card: object) -> str | None:
+    """The member number of what a clerk typed: a member number or a card number (full-width
+    digits, blanks, lower case tolerated; a card of any status names its member); None when
+    neither exists."""
+    number = clean_card_no(member_or_card)
+    if not number:
+        return None
+    found = session.scalar(select(Member.member_no).where(Member.member_no == number))
+    if found is not None:
+        return found
+    card = find_card(session, number)
+    return card.member_no if card is not None else None
+
+
 def find_card(session: Session, card_no: str) -> CardLookup | None:
     """The card with this number (or chip number), whatever its status; None when unknown.
 

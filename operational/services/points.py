@@ -677,6 +677,21 @@ def expire_points(session: Session, *, today: date, actor: Actor = SYSTEM) -> in
 
 
 # -- reads --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemberPoints:
+    member_no: str
+    name: str
+    balance: int
+
+
+def member_points(session: Session, member_no: str) -> MemberPoints | None:
+    """A member's name and balance by member number (None when there is no such member)."""
+    member = session.scalar(select(Member).where(Member.member_no == member_no))
+    if member is None:
+        return None
+    return MemberPoints(member.member_no, member.name, balance_of(session, member.id))
+
+
 def balance_of(session: Session, member_id: int) -> int:
     """The member's current balance (0 when nothing was ever posted)."""
     value = session.scalar(

@@ -25,7 +25,7 @@ Purchase points (DOMAIN.md "Points": a purchase earns points only when it is 100
 Reads (staff, reviewers, admins): :func:`search_purchases` (by member or card number, purchase
 number, product, salesperson, type, club-local days, not fully paid), :func:`purchase_detail`
 (payments, paid ratio, arrears, the points entry and what a return or a correction reversed, the
-returns against it), :func:`member_no_for` (a member or card number as typed).
+returns against it); ``cards.member_no_for`` reads a member or card number as typed.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from operational.models.base import utcnow as utc_now
 from operational.models.sales import PURCHASE_TYPES
 from operational.services import points
 from operational.services.applications import application_from_purchase, application_label
-from operational.services.cards import active_main_card
+from operational.services.cards import active_main_card, member_no_for
 from operational.services.common import (
     ENTER_ROLES,
     SYSTEM,
@@ -480,22 +480,6 @@ class PurchaseRow:
     due_on: date | None
     fully_paid_at: datetime | None
     overdue: bool
-
-
-def member_no_for(session: Session, member_or_card: object) -> str | None:
-    """The member number of what a clerk typed: a member number or a card number (full-width
-    digits, blanks, lower case tolerated; a card of any status names its member); None when
-    neither exists."""
-    from operational.services.cards import clean_card_no, find_card
-
-    number = clean_card_no(member_or_card)
-    if not number:
-        return None
-    found = session.scalar(select(Member.member_no).where(Member.member_no == number))
-    if found is not None:
-        return found
-    card = find_card(session, number)
-    return card.member_no if card is not None else None
 
 
 def search_purchases(

@@ -12,11 +12,11 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from operational.models import Card, Member
+from operational.services.cards import member_no_for
 from operational.services.common import Actor, NotAllowed, NotFound, ValidationFailed
 from operational.services.points import post_entry
 from operational.services.purchases import (
     add_payment,
-    member_no_for,
     purchase_detail,
     record_purchase,
     search_purchases,
