@@ -216,7 +216,7 @@ def award_for_swipe(
     ``card_number`` is what the reader sent, mapped to the printed card number or the chip
     number; ``target`` (the reader's target, e.g. a merchant code) picks a specific rule. An
     unknown card raises ``NotFound`` (code ``unknown_card``); a lost, replaced, cancelled or
-    expired card, or a member who has left, raises ``Conflict`` (``card_not_active`` /
+    expired card, or an archived member, raises ``Conflict`` (``card_not_active`` /
     ``member_not_active``): the reader's report lists them, nothing is dropped silently.
     """
     require_role(actor, ENTER_ROLES, "post card-reader points")
@@ -236,7 +236,7 @@ def award_for_swipe(
             card_no=found.card_no,
             status=found.status,
         )
-    if found.member_status != "active":
+    if not found.usable:  # the same rule as every card lookup: not an archived member
         raise Conflict(
             f"member {found.member_no} is {found.member_status}",
             code="member_not_active",
