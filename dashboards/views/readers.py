@@ -16,10 +16,12 @@ import streamlit as st
 
 from clubcrm.settings import get_settings
 from dashboards.auth import require_page
+from dashboards.feedback import error_text
 from dashboards.i18n import format_datetime, format_int, t
 from devices.reader import read_status
 from operational.db import session_scope
 from operational.services import swipes
+from operational.services.common import ServiceError
 
 #: A reader whose status was not refreshed for this long has stopped without saying so.
 STALE_SECONDS = 120
@@ -61,6 +63,14 @@ def _state(status: dict | None, now: datetime) -> str:
         return t("readers.state.silent")
     return t(f"readers.state.{state}") if state in ("connected", "disconnected", "stopped",
                                                     "failed", "starting") else state  # fmt: skip
+
+
+def _reason(outcome: swipes.SwipeOutcome) -> str:
+    """The refusal in the reader's language: this page's words, else the service's label."""
+    if outcome.code in REASONS:
+        return t(f"readers.reason.{outcome.code}")
+    error = ServiceError(outcome.message or "", code=outcome.code, **outcome.params)
+    return error_text(error)
 
 
 actor = require_page("readers")
@@ -139,10 +149,7 @@ else:
                 t("readers.col.reader"): [o.reader_id for o in refused],
                 t("readers.col.card"): [o.card_no or "" for o in refused],
                 t("readers.col.member"): [o.member_no or "" for o in refused],
-                t("readers.col.reason"): [
-                    t(f"readers.reason.{o.code}") if o.code in REASONS else (o.message or "")
-                    for o in refused
-                ],
+                t("readers.col.reason"): [_reason(o) for o in refused],
             }
         ),
         hide_index=True,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -105,6 +106,7 @@ class SwipePosting(Base):
     outcome: Mapped[str] = mapped_column(String(10))
     code: Mapped[str | None] = mapped_column(String(60))
     message: Mapped[str | None] = mapped_column(String(300))
+    params: Mapped[str | None] = mapped_column(Text)  # the refusal's parameters (JSON)
     member_no: Mapped[str | None] = mapped_column(String(20))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -26,6 +26,7 @@ Errors that are not the swipe's fault (the database is down) propagate: the post
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,7 @@ class SwipeOutcome:
     outcome: str  # posted | already | recorded | refused
     code: str | None
     message: str | None
+    params: dict[str, object]  # the refusal's parameters, to word it in the reader's language
     member_no: str | None
     posted_at: datetime
 
@@ -84,7 +86,7 @@ def post_swipe(session: Session, actor: Actor, swipe: Mapping[str, object]) -> S
     target = _text(swipe.get("target"))
     swiped_at = _when(swipe["swiped_at"])
     key = f"swipe:{swipe_id}"
-    outcome, code, message = "posted", None, None
+    outcome, code, message, params = "posted", None, None, None
     try:
         with session.begin_nested():
             if purpose is None:
@@ -114,6 +116,7 @@ def post_swipe(session: Session, actor: Actor, swipe: Mapping[str, object]) -> S
                 )
     except ServiceError as error:
         outcome, code, message = "refused", error.code, error.message[:300]
+        params = json.dumps(error.params, ensure_ascii=False, default=str)
     found = find_card(session, card_no) if card_no else None
     posting = SwipePosting(
         swipe_id=swipe_id,
@@ -125,6 +128,7 @@ def post_swipe(session: Session, actor: Actor, swipe: Mapping[str, object]) -> S
         outcome=outcome,
         code=code,
         message=message,
+        params=params,
         member_no=found.member_no if found else None,
         posted_at=utcnow(),
     )
@@ -217,6 +221,7 @@ def _outcome(row: SwipePosting) -> SwipeOutcome:
         outcome=row.outcome,
         code=row.code,
         message=row.message,
+        params=json.loads(row.params) if row.params else {},
         member_no=row.member_no,
         posted_at=row.posted_at,
     )

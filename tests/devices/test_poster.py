@@ -124,8 +124,17 @@ def test_killing_the_poster_mid_stream_loses_and_doubles_nothing(club: str, tmp_
     sent = 0
     for _ in range(3):
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
+        posted_before = poster.read_cursor(spool / "DESK-1")
+        started = time.monotonic()
+        # keep swiping until this poster has posted something (a loaded machine starts it
+        # slowly), then a little longer, and kill it mid-stream
+        while time.monotonic() - started < 60:
+            writer.append("0004283503", "00004157DF", WHEN, "points_award")
+            sent += 1
+            time.sleep(0.01)
+            if poster.read_cursor(spool / "DESK-1") > posted_before:
+                break
+        for _ in range(20):
             writer.append("0004283503", "00004157DF", WHEN, "points_award")
             sent += 1
             time.sleep(0.01)

@@ -104,6 +104,7 @@ def test_unknown_lost_and_former_members_cards_are_refused_and_listed(session: S
     ]
     assert all(o.outcome == "refused" for o in outcomes)
     assert [o.code for o in outcomes][:2] == ["unknown_card", "card_not_active"]
+    assert outcomes[1].params == {"card_no": "C0000009", "status": "lost"}  # to word it later
     assert outcomes[4].code == "no_running_service"
     listed = swipes.refused_swipes(session)
     assert {o.swipe_id for o in listed} == {o.swipe_id for o in outcomes}

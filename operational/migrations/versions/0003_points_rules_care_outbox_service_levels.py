@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=10), nullable=False),
         sa.Column("code", sa.String(length=60), nullable=True),
         sa.Column("message", sa.String(length=300), nullable=True),
+        sa.Column("params", sa.Text(), nullable=True),
         sa.Column("member_no", sa.String(length=20), nullable=True),
         sa.Column("posted_at", operational.models.base.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
