@@ -37,9 +37,9 @@ def test_publishing_waits_for_every_dbt_model(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     dbt_keys = {
         key for key in graph.get_all_asset_keys()
-        if key.path[0] in {"staging", "intermediate", "core", "reporting"}
+        if key.path[0] in {"staging", "intermediate", "core", "reporting", "analysis"}
     }  # fmt: skip
 
-    assert {"core", "reporting"} <= {key.path[0] for key in dbt_keys}
+    assert {"core", "reporting", "analysis"} <= {key.path[0] for key in dbt_keys}
     assert graph.get(PUBLISHED_KEY).parent_keys == dbt_keys
     assert graph.get(dg.AssetKey(["core", "dim_members"])).group_name == "core"
