@@ -1,8 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='purchase_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        full_refresh=incremental_full_refresh_config(),
+        pre_hook="{{ incremental_reset_if_stale(ref('stg_operational__purchases')) }}"
+    )
+}}
+
 with
 
-purchases as (
+all_purchases as (
     select * from {{ ref('stg_operational__purchases') }}
 ),
+
+ingestion as (
+    select max(_loaded_at) as loaded_at from all_purchases
+),
+
+{% if is_incremental() %}
+-- Routine run: purchases new or changed since the fact's high-water mark (see the yml).
+purchases as (
+    select * from all_purchases
+    where purchase_id > {{ incremental_max_key('purchase_id') }}
+       or created_at >= {{ incremental_window_start() }}
+       or fully_paid_at >= {{ incremental_window_start() }}
+       or purchase_id in (
+           select purchase_id from {{ ref('stg_operational__purchase_payments') }}
+           where created_at >= {{ incremental_window_start() }}
+       )
+       or purchase_id in (select purchase_id from {{ this }} where member_no is null)
+),
+{% else %}
+purchases as (
+    select * from all_purchases
+),
+{% endif %}
 
 members as (
     select member_id, member_no from {{ ref('stg_operational__members') }}
@@ -15,6 +49,7 @@ payments as (
         sum(amount) as payments_amount,
         max(paid_at) as last_paid_at
     from {{ ref('stg_operational__purchase_payments') }}
+    where purchase_id in (select purchase_id from purchases)
     group by purchase_id
 ),
 
@@ -52,8 +87,10 @@ final as (
         purchases.is_cross_group,
         coalesce(payments.payments_count, 0) as payments_count,
         coalesce(payments.payments_amount, 0) as payments_amount,
-        payments.last_paid_at
+        payments.last_paid_at,
+        {{ incremental_loaded_at('ingestion.loaded_at') }} as _loaded_at
     from purchases
+    cross join ingestion
     left join members on members.member_id = purchases.member_id
     left join payments on payments.purchase_id = purchases.purchase_id
 )

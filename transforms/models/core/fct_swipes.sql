@@ -1,8 +1,35 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='swipe_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        full_refresh=incremental_full_refresh_config(),
+        pre_hook="{{ incremental_reset_if_stale(ref('stg_spool__swipes')) }}"
+    )
+}}
+
 with
 
-swipes as (
+all_swipes as (
     select * from {{ ref('stg_spool__swipes') }}
 ),
+
+{% if is_incremental() %}
+-- Routine run: swipes loaded after the fact's high-water mark (raw.swipes is append-only and
+-- stamps each row with its load time), and swipes still unmatched (a card registered since).
+swipes as (
+    select * from all_swipes
+    where loaded_at > coalesce(
+            (select max(_loaded_at) from {{ this }}),
+            cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+       or swipe_id in (select swipe_id from {{ this }} where not is_known_card)
+),
+{% else %}
+swipes as (
+    select * from all_swipes
+),
+{% endif %}
 
 cards as (
     select card_no, chip_uid, member_id from {{ ref('stg_operational__cards') }}
@@ -40,7 +67,8 @@ final as (
         matched.purpose,
         matched.target,
         readers.reader_name,
-        readers.reader_location
+        readers.reader_location,
+        {{ incremental_loaded_at('matched.loaded_at') }} as _loaded_at
     from matched
     left join members on members.member_id = matched.member_id
     left join readers on readers.reader_id = matched.reader_id

@@ -15,7 +15,8 @@ renamed as (
         trigger_ref,
         contacted_at,
         {{ unless_after_as_of('responded_at') }} as responded_at,
-        case when {{ known_as_of('responded_at') }} then response end as response
+        case when {{ known_as_of('responded_at') }} then response end as response,
+        _loaded_at
     from source
 ),
 

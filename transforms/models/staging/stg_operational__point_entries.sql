@@ -24,7 +24,8 @@ renamed as (
         created_at,
         created_by,
         {{ unless_after_as_of('posted_at') }} as posted_at,
-        approved_by
+        approved_by,
+        _loaded_at
     from source
 ),
 

@@ -29,7 +29,8 @@ renamed as (
         {{ to_flag('cross_group') }} as is_cross_group,
         {{ unless_after_as_of('fully_paid_at') }} as fully_paid_at,
         created_at,
-        created_by
+        created_by,
+        _loaded_at
     from source
 ),
 
