@@ -61,7 +61,10 @@ final as (
         purchases.purchased_at,
         purchases.amount,
         purchases.paid_amount,
-        purchases.amount - purchases.paid_amount as arrears_amount,
+        case
+            when purchases.purchase_type = 'return' then cast(0 as decimal(14, 2))
+            else purchases.amount - purchases.paid_amount
+        end as arrears_amount,
         case
             when purchases.amount > 0
             then cast(purchases.paid_amount / purchases.amount as decimal(9, 4))

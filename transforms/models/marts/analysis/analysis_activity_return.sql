@@ -23,7 +23,8 @@ members as (
         member_no,
         tier,
         coalesce(region, 'unknown') as region,
-        joined_at
+        joined_at,
+        archived_at
     from {{ ref('dim_members') }}
 ),
 
@@ -77,7 +78,8 @@ comparables as (
     inner join members
         on members.tier = attendees.tier
         and members.region = attendees.region
-        and members.joined_at <= cast(activities.starts_at as date)
+        and members.joined_at <= {{ reporting_local_date('activities.starts_at') }}
+        and (members.archived_at is null or members.archived_at >= activities.starts_at)
     left join attendance
         on attendance.activity_id = attendees.activity_id
         and attendance.member_no = members.member_no

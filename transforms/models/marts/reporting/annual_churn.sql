@@ -25,7 +25,7 @@ years as (
 base as (
     select
         years.year_start,
-        cast({{ dbt.dateadd('day', 365, 'years.year_start') }} as date) as window_end,
+        cast({{ dbt.dateadd('year', 1, 'years.year_start') }} as date) as window_end,
         members.member_no,
         members.tier
     from years
