@@ -15,6 +15,8 @@ import click
 
 from clubcrm import __version__
 from clubcrm.settings import get_settings
+from devices.frames import MAPPINGS, PROTOCOLS  # light: the choices of `clubcrm reader`
+from devices.spool import PURPOSES
 
 
 class _Date(click.ParamType):
@@ -205,15 +207,14 @@ def daily(day: date | None) -> None:
     Idempotent: running a day twice changes nothing more. Dagster runs the same work every day
     at 02:00 (schedule membership_daily_schedule); use this command from cron instead.
     """
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
 
     from operational.db import session_scope
     from operational.services.daily import deliver_care_messages, run_daily_membership_jobs
+    from operational.services.points import club_today
 
     settings = get_settings()
     _require_initialised(settings.database_url)
-    today = day or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = day or club_today()
     with session_scope(settings.database_url) as session:
         report = run_daily_membership_jobs(session, today=today)
     for line in report.lines():
@@ -222,18 +223,13 @@ def daily(day: date | None) -> None:
         click.echo(line)
 
 
-_PROTOCOLS = ("rdm6300", "wiegand", "track2", "line")
-_MAPPINGS = ("em4100_decimal10", "hex10", "wiegand26", "as_read")
-_PURPOSES = ("activity_checkin", "merchant_counter", "points_award")
-
-
 @main.command()
 @click.option("--port", required=True, help="Serial device or pyserial URL, e.g. /dev/ttyUSB0.")
-@click.option("--protocol", type=click.Choice(_PROTOCOLS), required=True, help="Frame format.")
+@click.option("--protocol", type=click.Choice(PROTOCOLS), required=True, help="Frame format.")
 @click.option("--reader-id", required=True, help="This reader's id (letters, digits, _.-).")
 @click.option(
     "--purpose",
-    type=click.Choice(_PURPOSES),
+    type=click.Choice(PURPOSES),
     default=None,
     help="What a swipe does; without it swipes are only recorded.",
 )
@@ -244,7 +240,7 @@ _PURPOSES = ("activity_checkin", "merchant_counter", "points_award")
 )
 @click.option(
     "--mapping",
-    type=click.Choice(_MAPPINGS),
+    type=click.Choice(MAPPINGS),
     default=None,
     help="How the number read maps to a card (default: the protocol's; RDM6300: the printed "
     "10-digit decimal of the last 4 bytes).",
@@ -289,7 +285,7 @@ def reader(
 
 
 @main.command("reader-sim")
-@click.option("--protocol", type=click.Choice(_PROTOCOLS), default="rdm6300", show_default=True)
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default="rdm6300", show_default=True)
 @click.option("--seconds", type=float, default=None, help="Stop after this long (default: never).")
 @click.option("--seed", type=int, default=None, help="Random seed (repeatable runs).")
 @click.option(

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +52,7 @@ from operational.models import Member, Purchase
 from operational.names import clean_name
 from operational.services.common import SYSTEM, Actor, ServiceError, ValidationFailed
 from operational.services.lifecycle import create_member
+from operational.services.points import CLUB_TIMEZONE
 from operational.services.purchases import record_purchase
 from operational.validation import Applicant, normalise_text
 
@@ -72,7 +72,6 @@ PURCHASE_COLUMNS: tuple[Column, ...] = (
 )
 
 BATCH_SIZE = 500
-CLUB_ZONE = ZoneInfo("Asia/Shanghai")
 _MEMBER_NO = re.compile(r"M\d{1,18}")
 _TYPE_WORDS = {
     "new": "new",
@@ -201,7 +200,7 @@ class _PurchaseImporter:
                 )
         purchased_at = values.get("purchased_at")
         if isinstance(purchased_at, datetime) and purchased_at.tzinfo is None:
-            purchased_at = purchased_at.replace(tzinfo=CLUB_ZONE)
+            purchased_at = purchased_at.replace(tzinfo=CLUB_TIMEZONE)
         if purchased_at is None and "purchased_at" not in unreadable:
             problems.append(
                 RowProblem(row.number, "purchased_at", "enter the purchase date (and time)")
@@ -320,7 +319,7 @@ class _PurchaseImporter:
 
     def _create_member(self, member_no: str, name: str | None, data: dict[str, object]) -> None:
         """A minimal member flagged incomplete: number, name (or the number), join date."""
-        joined = datetime.fromisoformat(str(data["purchased_at"])).astimezone(CLUB_ZONE).date()
+        joined = datetime.fromisoformat(str(data["purchased_at"])).astimezone(CLUB_TIMEZONE).date()
         applicant = Applicant(
             name=clean_name(name) if name else member_no,
             id_number=None,

@@ -82,7 +82,7 @@ from operational.services.common import (
     next_number,
     require_role,
 )
-from operational.services.points import CLUB_TIMEZONE
+from operational.services.points import CLUB_TIMEZONE, club_day_start
 from operational.validation import normalise_text
 
 #: Who may read activities (the list, a detail, costs): desk roles and managers.
@@ -865,9 +865,9 @@ def search_activities(
     if activity_type:
         statement = statement.where(Activity.activity_type == activity_type)
     if since is not None:
-        statement = statement.where(Activity.starts_at >= _day_start(since))
+        statement = statement.where(Activity.starts_at >= club_day_start(since))
     if until is not None:
-        statement = statement.where(Activity.starts_at < _day_start(until + timedelta(days=1)))
+        statement = statement.where(Activity.starts_at < club_day_start(until + timedelta(days=1)))
     words = normalise_text(text)
     if words:
         pattern = f"%{words.lower()}%"
@@ -1004,10 +1004,6 @@ def _summary(
         allowed_actions=ALLOWED_ACTIONS[activity.status],
         attendees=attendees,
     )
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=CLUB_TIMEZONE).astimezone(UTC)
 
 
 def _local_text(value: datetime) -> str:

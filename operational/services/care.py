@@ -62,7 +62,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, extract, func, or_, select
@@ -108,7 +108,7 @@ from operational.services.outbox import (
     channel_from_settings,
     deliver_outbox,
 )
-from operational.services.points import CLUB_TIMEZONE, club_today
+from operational.services.points import CLUB_TIMEZONE, club_day_start, club_today
 from operational.validation import CONSENT_CHANNELS, normalise_text
 
 __all__ = [
@@ -301,10 +301,6 @@ class ResponseResult:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _day_start_utc(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=CLUB_TIMEZONE).astimezone(UTC)
-
-
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
@@ -485,7 +481,7 @@ def _birthday_candidates(session: Session, today: date) -> list[tuple[Member, st
 
 
 def _purchase_candidates(session: Session, today: date) -> list[tuple[Member, str]]:
-    start, end = _day_start_utc(today - timedelta(days=1)), _day_start_utc(today)
+    start, end = club_day_start(today - timedelta(days=1)), club_day_start(today)
     rows = session.execute(
         select(Member, Purchase.id)
         .join(Purchase, Purchase.member_id == Member.id)
@@ -502,7 +498,7 @@ def _purchase_candidates(session: Session, today: date) -> list[tuple[Member, st
 
 
 def _activity_candidates(session: Session, today: date) -> list[tuple[Member, str]]:
-    start, end = _day_start_utc(today - timedelta(days=1)), _day_start_utc(today)
+    start, end = club_day_start(today - timedelta(days=1)), club_day_start(today)
     rows = session.execute(
         select(Member, Activity.code)
         .join(ActivityAttendance, ActivityAttendance.member_id == Member.id)
@@ -1307,8 +1303,8 @@ def care_stats(session: Session, *, since: date, until: date) -> CareStats:
         )
         .join(Care, Care.id == CareContact.care_id)
         .where(
-            CareContact.contacted_at >= _day_start_utc(since),
-            CareContact.contacted_at < _day_start_utc(until + timedelta(days=1)),
+            CareContact.contacted_at >= club_day_start(since),
+            CareContact.contacted_at < club_day_start(until + timedelta(days=1)),
         )
     )
     by_month: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

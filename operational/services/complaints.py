@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from rapidfuzz import fuzz
@@ -680,7 +680,7 @@ def _time(
     if isinstance(value, datetime):
         return _aware(value).astimezone(UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(), CLUB_ZONE).astimezone(UTC)
+        return points.club_day_start(value)
     text = normalise_text(value)
     if not text:
         return default
@@ -828,13 +828,13 @@ def _check_version(complaint: Complaint, expected_version: int | None) -> None:
 def _lower(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
         return _aware(value).astimezone(UTC)
-    return datetime.combine(value, time(), CLUB_ZONE).astimezone(UTC)
+    return points.club_day_start(value)
 
 
 def _upper_condition(column, value: date | datetime):
     if isinstance(value, datetime):
         return column <= _aware(value).astimezone(UTC)
-    end = datetime.combine(value + timedelta(days=1), time(), CLUB_ZONE).astimezone(UTC)
+    end = points.club_day_start(value + timedelta(days=1))
     return column < end
 
 

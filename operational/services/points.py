@@ -106,7 +106,8 @@ def club_today(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(CLUB_TIMEZONE).date()
 
 
-def _day_start_utc(day: date) -> datetime:
+def club_day_start(day: date) -> datetime:
+    """The instant (UTC) the club-local ``day`` begins: the lower bound of day filters."""
     return datetime.combine(day, time(0), tzinfo=CLUB_TIMEZONE).astimezone(UTC)
 
 
@@ -531,8 +532,8 @@ def manual_points_today(session: Session, username: str, *, now: datetime | None
             PointEntry.event_type == "manual",
             PointEntry.created_by == username,
             PointEntry.status != "rejected",
-            PointEntry.created_at >= _day_start_utc(today),
-            PointEntry.created_at < _day_start_utc(today + timedelta(days=1)),
+            PointEntry.created_at >= club_day_start(today),
+            PointEntry.created_at < club_day_start(today + timedelta(days=1)),
         )
     )
     return int(total or 0)
@@ -724,8 +725,8 @@ def earned_by_member(
             PointEntry.points > 0,
             PointEntry.event_type.not_in(sorted(NOT_EARNED)),
             ~exists().where(reversal.reverses_entry_id == PointEntry.id),
-            PointEntry.posted_at >= _day_start_utc(today - timedelta(days=days - 1)),
-            PointEntry.posted_at < _day_start_utc(today + timedelta(days=1)),
+            PointEntry.posted_at >= club_day_start(today - timedelta(days=days - 1)),
+            PointEntry.posted_at < club_day_start(today + timedelta(days=1)),
         )
         .group_by(PointEntry.member_id)
     )

@@ -32,9 +32,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,7 +59,6 @@ from operational.services.common import (
 )
 from operational.validation import clean_id_number, mobile_digits, normalise_text
 
-CLUB_ZONE = ZoneInfo("Asia/Shanghai")
 #: Purchase points: one point per 100 yuan of the amount, at most this many per purchase.
 PURCHASE_POINTS_CAP = 5000
 #: Yuan per purchase point.
@@ -531,10 +529,10 @@ def search_purchases(
     if kind:
         statement = statement.where(Purchase.purchase_type == kind)
     if since is not None:
-        statement = statement.where(Purchase.purchased_at >= _club_day_start(since))
+        statement = statement.where(Purchase.purchased_at >= points.club_day_start(since))
     if until is not None:
         statement = statement.where(
-            Purchase.purchased_at < _club_day_start(until + timedelta(days=1))
+            Purchase.purchased_at < points.club_day_start(until + timedelta(days=1))
         )
     if unpaid_only:
         statement = statement.where(
@@ -735,10 +733,6 @@ def _row(purchase: Purchase, member_no: str | None, name: str | None, today: dat
     )
 
 
-def _club_day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=CLUB_ZONE).astimezone(UTC)
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -760,7 +754,7 @@ def _post_purchase_points(session: Session, purchase: Purchase, actor: Actor) ->
     if returned is not None:
         return purchase_points_entry(session, purchase.id)
     card = active_main_card(session, purchase.member_id)
-    paid_day = purchase.fully_paid_at.astimezone(CLUB_ZONE).date()
+    paid_day = purchase.fully_paid_at.astimezone(points.CLUB_TIMEZONE).date()
     entry, _ = points.post_entry(
         session,
         member_id=purchase.member_id,
@@ -880,9 +874,7 @@ def _timestamp(
         )
         return None
     if parsed.tzinfo is None:  # the club's local time (Beijing)
-        from zoneinfo import ZoneInfo
-
-        parsed = parsed.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        parsed = parsed.replace(tzinfo=points.CLUB_TIMEZONE)
     return parsed.astimezone(UTC)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -44,12 +43,11 @@ from operational.services.common import (
 )
 from operational.validation import normalise_text
 
-CLUB_ZONE = ZoneInfo("Asia/Shanghai")
 _UNSET: object = object()
 
 
 def _today() -> date:
-    return datetime.now(CLUB_ZONE).date()
+    return datetime.now(points.CLUB_TIMEZONE).date()
 
 
 # -- plans --------------------------------------------------------------------------------------
@@ -321,8 +319,8 @@ def member_redemptions(session: Session, member_no: str) -> list[RedemptionRecor
 def redemption_stats(session: Session, *, start: date, end: date) -> list[PlanStats]:
     """Per plan, the redemptions made from ``start`` to ``end`` (local dates, inclusive), by
     plan code; plans without redemptions in the period are left out."""
-    since = datetime.combine(start, time(), CLUB_ZONE)
-    until = datetime.combine(end + timedelta(days=1), time(), CLUB_ZONE)
+    since = datetime.combine(start, time(), points.CLUB_TIMEZONE)
+    until = datetime.combine(end + timedelta(days=1), time(), points.CLUB_TIMEZONE)
     rows = session.execute(
         select(
             RedemptionPlan.code,
