@@ -19,6 +19,9 @@ class Settings:
     churn_horizon_days: int
     locale: str
     test_database_url: str | None
+    #: Incremental ingestion re-reads rows changed this long before the last watermark, so a
+    #: transaction still open at the last run (committed later, stamped earlier) is not missed.
+    ingest_lookback_minutes: int = 60
 
     # -- derived locations -------------------------------------------------------------------
     @property
@@ -84,7 +87,7 @@ def _int_env(name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number of days, got {raw!r}") from exc
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")
     return value
@@ -103,4 +106,5 @@ def get_settings() -> Settings:
         churn_horizon_days=_int_env("CLUBCRM_CHURN_HORIZON_DAYS", 180),
         locale=os.environ.get("CLUBCRM_LOCALE", "").strip() or "zh_CN",
         test_database_url=os.environ.get("CLUBCRM_TEST_DATABASE_URL", "").strip() or None,
+        ingest_lookback_minutes=_int_env("CLUBCRM_INGEST_LOOKBACK_MINUTES", 60),
     )

@@ -11,6 +11,7 @@ without a constant default is an error, so a schema change cannot slip through s
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import Table
@@ -20,6 +21,11 @@ from operational.db import make_engine
 from operational.models import Base
 
 KEEP_TABLES = ("dictionary_items", "staff_accounts")  # set up by `clubcrm init`
+#: Change tracking for the warehouse (migration 0004, decision D16): the loader rewrites history
+#: with the SQLite triggers off and then starts a new epoch, so the next ingestion copies every
+#: table in full instead of trusting change stamps.
+CHANGE_TRACKING_TABLES = ("change_tracking", "change_tracking_deletions")
+TRIGGER_PREFIX = "ct_"
 
 
 def _quote(name: str) -> str:
@@ -39,6 +45,7 @@ class Loader:
         self.counts: dict[str, int] = {}
         self._open = False
         self._indexes: list[tuple[str, str]] = []
+        self._triggers: list[tuple[str, str]] = []
 
     def __enter__(self) -> Loader:
         return self
@@ -70,9 +77,11 @@ class Loader:
             conn.execute("BEGIN IMMEDIATE")
         self._open = True
         self._drop_indexes()
+        self._drop_change_triggers()
 
     def commit(self) -> None:
         self._create_indexes()
+        self._new_change_epoch()
         if self.backend == "postgresql":
             self._reset_sequences()
             self._analyze()
@@ -138,6 +147,47 @@ class Loader:
             self._indexes = cur.fetchall()
             for name, _ in self._indexes:
                 cur.execute(f"DROP INDEX {_quote(name)}")
+
+    def _drop_change_triggers(self) -> None:
+        """SQLite: drop the change-tracking triggers while loading (:meth:`commit` restores them).
+
+        They would log every cleared row as a deletion and stamp every inserted row one by one;
+        the new epoch makes the warehouse reload everything anyway. (PostgreSQL needs nothing:
+        COPY and TRUNCATE fire no row triggers, and the column default stamps the rows.)
+        """
+        if self.backend != "sqlite":
+            return
+        self._triggers = self.connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE ? "
+            "ORDER BY name",
+            (TRIGGER_PREFIX + "%",),
+        ).fetchall()
+        for name, _ in self._triggers:
+            self.connection.execute(f"DROP TRIGGER {_quote(name)}")
+
+    def _new_change_epoch(self) -> None:
+        """Restore the triggers and start a new change-tracking epoch (the history was rewritten)."""
+        epoch = uuid.uuid4().hex
+        if self.backend == "sqlite":
+            for _, sql in self._triggers:
+                self.connection.execute(sql)
+            self._triggers = []
+            self.connection.execute("DELETE FROM change_tracking_deletions")
+            self.connection.execute("DELETE FROM change_tracking")
+            self.connection.execute(
+                "INSERT INTO change_tracking (id, epoch, reset_at) "
+                "VALUES (1, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+                (epoch,),
+            )
+            return
+        with self.connection.cursor() as cur:
+            cur.execute("DELETE FROM change_tracking_deletions")
+            cur.execute("DELETE FROM change_tracking")
+            cur.execute(
+                "INSERT INTO change_tracking (id, epoch, reset_at) "
+                "VALUES (1, %s, now() at time zone 'utc')",
+                (epoch,),
+            )
 
     def _create_indexes(self) -> None:
         if self.backend == "sqlite":

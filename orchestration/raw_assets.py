@@ -17,6 +17,11 @@ def raw_asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([RAW_SCHEMA, table])
 
 
+class OperationalIngestConfig(dg.Config):
+    full: bool = False
+    """Copy every table in full instead of the rows changed since the last run."""
+
+
 @dg.multi_asset(
     name="raw_operational_tables",
     specs=[
@@ -24,7 +29,10 @@ def raw_asset_key(table: str) -> dg.AssetKey:
             raw_asset_key(table),
             group_name=RAW_GROUP,
             kinds={"duckdb"},
-            description=f"Copy of the operational table `{table}` (replaced on each run).",
+            description=(
+                f"Copy of the operational table `{table}`: rows changed since the last run "
+                "(or every row on a full run)."
+            ),
         )
         for table in OPERATIONAL_TABLES
     ],
@@ -32,18 +40,38 @@ def raw_asset_key(table: str) -> dg.AssetKey:
 )
 def raw_operational_tables(
     context: dg.AssetExecutionContext,
+    config: OperationalIngestConfig,
     clubcrm: dg.ResourceParam[Settings],
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
-    """All operational tables from one snapshot, replaced in one transaction."""
+    """All operational tables from one snapshot, changed rows only, in one transaction."""
     with warehouse.connect() as connection:
-        counts = ingest_operational_tables(
-            connection, clubcrm.database_url, scratch_dir=clubcrm.warehouse_dir
+        result = ingest_operational_tables(
+            connection,
+            clubcrm.database_url,
+            scratch_dir=clubcrm.warehouse_dir,
+            full=config.full,
+            lookback_minutes=clubcrm.ingest_lookback_minutes,
         )
-    context.log.info(f"copied {len(counts)} operational tables, {sum(counts.values())} rows")
-    for table, rows in counts.items():
+    if result.mode == "full":
+        context.log.info(
+            f"copied {len(result.counts)} operational tables in full ({result.full_reason}), "
+            f"{result.rows_loaded} rows"
+        )
+    else:
+        context.log.info(
+            f"{result.rows_loaded} changed rows and {sum(result.deleted.values())} deletions "
+            f"from {len(result.counts)} operational tables"
+        )
+    for table, rows in result.counts.items():
         yield dg.MaterializeResult(
-            asset_key=raw_asset_key(table), metadata={"dagster/row_count": rows}
+            asset_key=raw_asset_key(table),
+            metadata={
+                "dagster/row_count": rows,
+                "mode": result.mode,
+                "rows_loaded": result.changed.get(table, 0),
+                "rows_deleted": result.deleted.get(table, 0),
+            },
         )
 
 

@@ -34,7 +34,15 @@ from .membership import (
     PiiAccessLog,
     ReviewDecision,
 )
-from .reference import CardReader, DictionaryItem, NumberSequence, StaffAccount, SwipePosting
+from .reference import (
+    CardReader,
+    ChangeTracking,
+    DictionaryItem,
+    NumberSequence,
+    RowDeletion,
+    StaffAccount,
+    SwipePosting,
+)
 from .sales import Purchase, PurchasePayment
 
 __all__ = [
@@ -50,6 +58,7 @@ __all__ = [
     "Base",
     "Card",
     "CardReader",
+    "ChangeTracking",
     "Care",
     "CareContact",
     "Complaint",
@@ -70,6 +79,7 @@ __all__ = [
     "Purchase",
     "PurchasePayment",
     "Redemption",
+    "RowDeletion",
     "RedemptionPlan",
     "ReviewDecision",
     "StaffAccount",

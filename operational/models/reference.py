@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    DateTime,
     Index,
     Integer,
     String,
@@ -122,3 +123,35 @@ class NumberSequence(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChangeTracking(Base):
+    """Change tracking for the warehouse's incremental ingestion (decision D16): one row.
+
+    Every ingested table also has a ``_changed_at`` column that is *not* mapped here: the
+    database keeps it (migration 0004: a default or insert trigger, and an update trigger), so
+    no code path can forget it, and a delete trigger logs the deleted key in
+    :class:`RowDeletion`. ``epoch`` changes whenever history is rewritten outside the services
+    with the triggers off (the demo-data loader, a restore): the next ingestion then copies every
+    table in full instead of trusting the change stamps.
+    """
+
+    __tablename__ = "change_tracking"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    epoch: Mapped[str] = mapped_column(String(40))
+    reset_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RowDeletion(Base):
+    """A row deleted from an ingested table (written by a trigger), so ingestion removes it."""
+
+    __tablename__ = "change_tracking_deletions"
+    __table_args__ = (Index("ix_change_tracking_deletions_deleted_at", "deleted_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(60))
+    row_key: Mapped[str] = mapped_column(String(80))
+    # Naive UTC text written by the trigger itself (not through UTCDateTime).
+    deleted_at: Mapped[datetime] = mapped_column(DateTime)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from clubcrm.settings import Settings, get_settings
+from demodata.load import CHANGE_TRACKING_TABLES
 from operational.models import Base
 
 MEMBERS = 2000
@@ -40,7 +41,11 @@ def _make_history(home: Path, members: int = MEMBERS, seed: int = SEED, **kwargs
     return settings
 
 
-def _dump_tables(url: str, skip: tuple[str, ...] = ("staff_accounts",)) -> dict[str, list[tuple]]:
+# Staff accounts hold salted password hashes; change tracking holds a random epoch per load.
+_NOT_DATA = ("staff_accounts", *CHANGE_TRACKING_TABLES)
+
+
+def _dump_tables(url: str, skip: tuple[str, ...] = _NOT_DATA) -> dict[str, list[tuple]]:
     """Every row of every operational table, typed by SQLAlchemy, ordered by primary key."""
     engine = create_engine(url)
     try:
@@ -84,7 +89,7 @@ def make_history():
 
 @pytest.fixture
 def dump_tables():
-    """``dump_tables(url)``: all operational rows (staff accounts excepted) by table."""
+    """``dump_tables(url)``: all operational rows (staff accounts and change tracking excepted)."""
     return _dump_tables
 
 

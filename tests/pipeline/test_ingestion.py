@@ -53,8 +53,10 @@ def test_every_operational_table_lands_in_raw_with_its_row_count(
     write_small_history(op_db_url)
     expected = operational_row_counts(op_db_url)
 
-    counts = ingest_operational_tables(warehouse, op_db_url, scratch_dir=tmp_path)
+    result = ingest_operational_tables(warehouse, op_db_url, scratch_dir=tmp_path)
 
+    assert result.mode == "full" and result.full_reason == "first ingestion"
+    counts = result.counts
     assert counts == expected
     assert set(counts) == set(OPERATIONAL_TABLES)
     for table, rows in expected.items():
