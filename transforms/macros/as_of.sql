@@ -46,7 +46,7 @@
     {#- The day "today" means: the as-of day when backtesting, else today in the club. -#}
     {%- set day = as_of_date() -%}
     {%- if day is none -%}
-        cast({{ to_club_local('cast(' ~ dbt.current_timestamp() ~ ' as timestamp)') }} as date)
+        cast({{ to_club_local(utc_now()) }} as date)
     {%- else -%}
         cast('{{ day.isoformat() }}' as date)
     {%- endif -%}
@@ -56,8 +56,23 @@
     {#- The instant "now" means (naive UTC): the as-of cut-off when backtesting, else now. -#}
     {%- set cutoff = as_of_cutoff_utc() -%}
     {%- if cutoff is none -%}
-        cast({{ dbt.current_timestamp() }} as timestamp)
+        {{ utc_now() }}
     {%- else -%}
         cast('{{ cutoff.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
     {%- endif -%}
+{%- endmacro %}
+
+{% macro utc_now() -%}
+    {#- Now as a naive UTC timestamp (the warehouse's convention), whatever the session's time
+        zone: casting current_timestamp to timestamp gives the session's wall clock. -#}
+    {{- return(adapter.dispatch('utc_now')()) -}}
+{%- endmacro %}
+
+{% macro default__utc_now() -%}
+    cast(current_timestamp at time zone 'UTC' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__utc_now() -%}
+    {#- The profile pins the session zone to UTC (settings: TimeZone), so the cast is UTC. -#}
+    cast({{ dbt.current_timestamp() }} as timestamp)
 {%- endmacro %}

@@ -45,7 +45,7 @@ final as (
         expected_cost,
         case
             when expected_headcount > 0
-            then cast(expected_cost / expected_headcount as decimal(14, 2))
+            then {{ divide_to_decimal('expected_cost', 'expected_headcount', 14, 2) }}
         end as expected_cost_per_attendee,
         actual_headcount,
         actual_shared_cost,
@@ -54,9 +54,9 @@ final as (
             as actual_cost,
         case
             when actual_headcount > 0
-            then cast(
-                (actual_shared_cost + actual_per_head_rate * actual_headcount) / actual_headcount
-                as decimal(14, 2))
+            then {{ divide_to_decimal(
+                'actual_shared_cost + actual_per_head_rate * actual_headcount',
+                'actual_headcount', 14, 2) }}
         end as actual_cost_per_attendee,
         created_at,
         decided_at,

@@ -67,7 +67,7 @@ final as (
         end as arrears_amount,
         case
             when purchases.amount > 0
-            then cast(purchases.paid_amount / purchases.amount as decimal(9, 4))
+            then {{ divide_to_decimal('purchases.paid_amount', 'purchases.amount', 9, 4) }}
         end as paid_ratio,
         (
             purchases.fully_paid_at is not null

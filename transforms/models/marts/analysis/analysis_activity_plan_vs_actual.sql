@@ -58,11 +58,11 @@ final as (
         end as cost_ratio,
         case
             when attendees > 0
-            then cast((shared_cost + per_head_rate * attendees) / attendees as decimal(14, 2))
+            then {{ divide_to_decimal('shared_cost + per_head_rate * attendees', 'attendees', 14, 2) }}
         end as cost_per_attendee,
         case
             when expected_headcount > 0
-            then cast(expected_cost / expected_headcount as decimal(14, 2))
+            then {{ divide_to_decimal('expected_cost', 'expected_headcount', 14, 2) }}
         end as planned_cost_per_attendee
     from joined
 )

@@ -1,4 +1,12 @@
 {%- set follow_up_days = 28 -%}
+-- Activity return (see the yml for the method). Built without a row per activity x comparable
+-- member (every member of every attendee cell, for every activity), which made it the
+-- slowest model at scale, nor per activity x purchase in its window:
+-- - comparable members of a cell = eligible members of the cell - eligible attendees; eligible
+--   members come from running counts over the members' join days and leaving instants;
+-- - comparable spend of a cell = eligible members' spend in the window - eligible attendees'
+--   spend; the first from running totals of purchases per cell, plus the few purchases whose
+--   buyer's eligibility depends on the activity (bought soon after joining, or after leaving).
 with
 
 activities as (
@@ -11,6 +19,7 @@ activities as (
         status,
         starts_at,
         {{ dbt.dateadd('day', follow_up_days, 'starts_at') }} as follow_up_ends_at,
+        {{ reporting_local_date('starts_at') }} as start_day,
         attendees,
         actual_cost
     from {{ ref('analysis_activity_plan_vs_actual') }}
@@ -34,76 +43,246 @@ attendance as (
     where member_no is not null
 ),
 
--- Each member's net spending in each activity's follow-up window (members who bought only).
-window_spend as (
+-- Members' purchases with the buyer's cell. A purchase is "settled" when its buyer had joined
+-- at least 29 club-local days before it and had not left before it: then the buyer is
+-- eligible for every activity whose follow-up window holds the purchase (such an activity
+-- started at most 28 days earlier), so settled purchases are summed per cell and window from
+-- running totals. The others (bought soon after joining, before joining, or after leaving)
+-- are checked activity by activity.
+member_purchases as (
     select
-        activities.activity_id,
         purchases.member_no,
+        purchases.purchased_at,
+        purchases.amount,
+        members.tier,
+        members.region,
+        case
+            when members.joined_at
+                    <= {{ dbt.dateadd('day', -29, reporting_local_date('purchases.purchased_at')) }}
+             and (members.archived_at is null or members.archived_at >= purchases.purchased_at)
+            then 1 else 0
+        end as is_settled
+    from {{ ref('fct_purchases') }} as purchases
+    inner join members on members.member_no = purchases.member_no
+),
+
+-- Attendees with their cell, and whether they would otherwise be comparable (a member on the
+-- start day who had not left): those are the ones taken out of the comparison group.
+attendee_members as (
+    select
+        attendance.activity_id,
+        attendance.member_no,
+        members.tier,
+        members.region,
+        case
+            when members.joined_at <= activities.start_day
+             and (members.archived_at is null or members.archived_at >= activities.starts_at)
+            then 1 else 0
+        end as is_eligible
+    from attendance
+    inner join activities on activities.activity_id = attendance.activity_id
+    inner join members on members.member_no = attendance.member_no
+),
+
+-- Each attendee's net spending in the activity's follow-up window (attendees who bought).
+attendee_spend as (
+    select
+        attendee_members.activity_id,
+        attendee_members.member_no,
         sum(purchases.amount) as spend
-    from activities
-    inner join {{ ref('fct_purchases') }} as purchases
-        on purchases.purchased_at > activities.starts_at
+    from attendee_members
+    inner join activities on activities.activity_id = attendee_members.activity_id
+    inner join member_purchases as purchases
+        on purchases.member_no = attendee_members.member_no
+        and purchases.purchased_at > activities.starts_at
         and purchases.purchased_at <= activities.follow_up_ends_at
-    where purchases.member_no is not null
-    group by activities.activity_id, purchases.member_no
+    group by attendee_members.activity_id, attendee_members.member_no
+),
+
+attendee_cells as (
+    select
+        attendee_members.activity_id,
+        attendee_members.tier,
+        attendee_members.region,
+        coalesce(attendee_spend.spend, 0) as spend,
+        attendee_members.is_eligible
+    from attendee_members
+    left join attendee_spend
+        on attendee_spend.activity_id = attendee_members.activity_id
+        and attendee_spend.member_no = attendee_members.member_no
 ),
 
 attendees as (
     select
-        attendance.activity_id,
-        members.tier,
-        members.region,
+        activity_id,
+        tier,
+        region,
         count(*) as attendees,
-        sum(coalesce(window_spend.spend, 0)) as spend
-    from attendance
-    inner join activities on activities.activity_id = attendance.activity_id
-    inner join members on members.member_no = attendance.member_no
-    left join window_spend
-        on window_spend.activity_id = attendance.activity_id
-        and window_spend.member_no = attendance.member_no
-    group by attendance.activity_id, members.tier, members.region
+        sum(spend) as spend,
+        sum(is_eligible) as eligible_attendees,
+        sum(case when is_eligible = 1 then spend else 0 end) as eligible_attendee_spend
+    from attendee_cells
+    group by activity_id, tier, region
 ),
 
--- Comparable members: same tier and region as some attendee, a member on the activity's
--- start day, and not among the activity's attendees.
-comparables as (
+-- The (activity, tier, region) cells to compare (no member has a null tier's comparables),
+-- numbered so that the steps below join on one key.
+cells as (
     select
+        row_number() over (
+            order by attendees.activity_id, attendees.tier, attendees.region
+        ) as cell_id,
         attendees.activity_id,
         attendees.tier,
         attendees.region,
-        count(*) as comparable_members,
-        sum(coalesce(window_spend.spend, 0)) as spend
-    from attendees
-    inner join activities on activities.activity_id = attendees.activity_id
-    inner join members
-        on members.tier = attendees.tier
-        and members.region = attendees.region
-        and members.joined_at <= {{ reporting_local_date('activities.starts_at') }}
-        and (members.archived_at is null or members.archived_at >= activities.starts_at)
-    left join attendance
-        on attendance.activity_id = attendees.activity_id
-        and attendance.member_no = members.member_no
-    left join window_spend
-        on window_spend.activity_id = attendees.activity_id
-        and window_spend.member_no = members.member_no
-    where attendance.member_no is null
-    group by attendees.activity_id, attendees.tier, attendees.region
-),
-
-cells as (
-    select
-        attendees.activity_id,
         attendees.attendees,
         attendees.spend as attendee_spend,
-        comparables.comparable_members,
-        -- What these attendees would have spent at their cell's non-attendee rate.
-        attendees.attendees * comparables.spend / comparables.comparable_members
-            as expected_spend
+        attendees.eligible_attendees,
+        attendees.eligible_attendee_spend,
+        activities.start_day,
+        activities.starts_at,
+        activities.follow_up_ends_at
     from attendees
-    inner join comparables
-        on comparables.activity_id = attendees.activity_id
-        and comparables.tier = attendees.tier
-        and comparables.region = attendees.region
+    inner join activities on activities.activity_id = attendees.activity_id
+    where attendees.tier is not null
+),
+
+-- Running totals per (tier, region) cell along time, read at each activity's start and at the
+-- end of its window: members who had joined (from the start of their club-local join day, so
+-- joined_at <= start day) minus those who had left before the start, and the amount of settled
+-- purchases. At equal instants joins and purchases come before a reading, leavings after it:
+-- joined by the start day, left strictly before starts_at, spend in (starts_at, ends_at].
+timeline as (
+    select
+        cast(null as {{ dbt.type_bigint() }}) as cell_id,
+        tier,
+        region,
+        {{ dbt.dateadd('hour', -1 * (var('club_utc_offset_hours') | int), 'cast(joined_at as ' ~ dbt.type_timestamp() ~ ')') }}
+            as point_at,
+        0 as point_order,
+        cast(null as {{ dbt.type_string() }}) as reading,
+        1 as members,
+        cast(0 as decimal(14, 2)) as amount
+    from members
+    where joined_at is not null and tier is not null
+    union all
+    select null, tier, region, archived_at, 2, null, -1, 0
+    from members
+    where archived_at is not null and joined_at is not null and tier is not null
+    union all
+    select null, tier, region, purchased_at, 0, null, 0, amount
+    from member_purchases
+    where is_settled = 1 and tier is not null
+    union all
+    select cell_id, tier, region, starts_at, 1, 'start', 0, 0
+    from cells
+    union all
+    select cell_id, tier, region, follow_up_ends_at, 1, 'end', 0, 0
+    from cells
+),
+
+readings as (
+    select cell_id, reading, members_so_far, spend_so_far
+    from (
+        select
+            cell_id,
+            reading,
+            sum(members) over (
+                partition by tier, region
+                order by point_at, point_order
+                rows between unbounded preceding and current row
+            ) as members_so_far,
+            sum(amount) over (
+                partition by tier, region
+                order by point_at, point_order
+                rows between unbounded preceding and current row
+            ) as spend_so_far
+        from timeline
+    ) as running
+    where reading is not null
+),
+
+cell_totals as (
+    select
+        cell_id,
+        sum(case when reading = 'start' then members_so_far else 0 end) as members_at_start,
+        sum(case when reading = 'end' then spend_so_far else -spend_so_far end)
+            as settled_spend
+    from readings
+    group by cell_id
+),
+
+-- The running totals subtract every member who left before the start, including one who
+-- joined after the start day (left before joining: bad data, but possible). Such a member left
+-- before the start of the day they joined, so only those few are checked one by one and added
+-- back.
+left_before_joining as (
+    select
+        cells.cell_id,
+        count(*) as members
+    from cells
+    inner join members
+        on members.tier = cells.tier
+        and members.region = cells.region
+        and members.archived_at < cells.starts_at
+        and members.joined_at > cells.start_day
+    where members.archived_at < {{ dbt.dateadd('day', 1, 'members.joined_at') }}
+    group by cells.cell_id
+),
+
+-- The other purchases, matched to the activities whose window holds them: candidate start
+-- days are the purchase's club-local day and the 28 before it (an equality join on the day),
+-- then the exact window and the buyer's eligibility are checked.
+unsettled_spend as (
+    select
+        cells.cell_id,
+        sum(purchases.amount) as spend
+    from member_purchases as purchases
+    cross join ({{ dbt.generate_series(follow_up_days + 1) }}) as days_back
+    inner join cells
+        on cells.start_day = cast({{ dbt.dateadd(
+            'day',
+            '1 - cast(days_back.generated_number as integer)',
+            reporting_local_date('purchases.purchased_at')) }} as date)
+        and cells.tier = purchases.tier
+        and cells.region = purchases.region
+    inner join members on members.member_no = purchases.member_no
+    where purchases.is_settled = 0
+      and purchases.purchased_at > cells.starts_at
+      and purchases.purchased_at <= cells.follow_up_ends_at
+      and members.joined_at <= cells.start_day
+      and (members.archived_at is null or members.archived_at >= cells.starts_at)
+    group by cells.cell_id
+),
+
+-- Comparable members: same tier and region as some attendee, a member on the activity's
+-- start day, and not among the activity's attendees (cells without any are dropped).
+comparables as (
+    select
+        cells.activity_id,
+        cells.attendees,
+        cells.attendee_spend,
+        cell_totals.members_at_start
+            + coalesce(left_before_joining.members, 0)
+            - cells.eligible_attendees as comparable_members,
+        cell_totals.settled_spend + coalesce(unsettled_spend.spend, 0)
+            - cells.eligible_attendee_spend as spend
+    from cells
+    inner join cell_totals on cell_totals.cell_id = cells.cell_id
+    left join left_before_joining on left_before_joining.cell_id = cells.cell_id
+    left join unsettled_spend on unsettled_spend.cell_id = cells.cell_id
+),
+
+matched_cells as (
+    select
+        activity_id,
+        attendees,
+        attendee_spend,
+        comparable_members,
+        -- What these attendees would have spent at their cell's non-attendee rate.
+        cast(attendees * spend as {{ analysis_double() }}) / comparable_members as expected_spend
+    from comparables
+    where comparable_members > 0
 ),
 
 per_activity as (
@@ -113,7 +292,7 @@ per_activity as (
         sum(comparable_members) as comparable_members,
         sum(attendee_spend) as attendee_spend,
         sum(expected_spend) as expected_spend
-    from cells
+    from matched_cells
     group by activity_id
 ),
 
@@ -128,16 +307,19 @@ final as (
         activities.starts_at,
         {{ follow_up_days }} as follow_up_days,
         activities.attendees,
-        coalesce(per_activity.matched_attendees, 0) as matched_attendees,
-        coalesce(per_activity.comparable_members, 0) as comparable_members,
+        cast(coalesce(per_activity.matched_attendees, 0) as {{ dbt.type_bigint() }})
+            as matched_attendees,
+        cast(coalesce(per_activity.comparable_members, 0) as {{ dbt.type_bigint() }})
+            as comparable_members,
         cast(per_activity.attendee_spend as decimal(14, 2)) as attendee_spend,
-        cast(per_activity.attendee_spend / per_activity.matched_attendees as decimal(14, 2))
+        {{ divide_to_decimal('per_activity.attendee_spend', 'per_activity.matched_attendees', 14, 2) }}
             as attendee_spend_per_member,
-        cast(per_activity.expected_spend / per_activity.matched_attendees as decimal(14, 2))
+        {{ divide_to_decimal('per_activity.expected_spend', 'per_activity.matched_attendees', 14, 2) }}
             as comparable_spend_per_member,
-        cast((per_activity.attendee_spend - per_activity.expected_spend)
-            / per_activity.matched_attendees as decimal(14, 2)) as spend_difference_per_member,
-        cast(per_activity.attendee_spend - per_activity.expected_spend as decimal(14, 2))
+        {{ divide_to_decimal(
+            'per_activity.attendee_spend - per_activity.expected_spend',
+            'per_activity.matched_attendees', 14, 2) }} as spend_difference_per_member,
+        {{ double_to_decimal('per_activity.attendee_spend - per_activity.expected_spend', 14, 2) }}
             as incremental_spend,
         activities.actual_cost,
         case

@@ -45,7 +45,7 @@ final as (
         cast(sum(activity_cost) as decimal(18, 2)) as activity_cost,
         cast(sum(care_cost) as decimal(18, 2)) as care_cost,
         cast(sum(activity_cost + care_cost) as decimal(18, 2)) as acquisition_cost,
-        cast(sum(activity_cost + care_cost) / count(*) as decimal(14, 2))
+        {{ divide_to_decimal('sum(activity_cost + care_cost)', 'count(*)', 14, 2) }}
             as acquisition_cost_per_member
     from per_member
     group by join_year, channel, application_source

@@ -18,7 +18,7 @@ final as (
         actual_headcount,
         cast(actual_headcount - coalesce(expected_headcount, 0) as bigint) as headcount_variance,
         case when expected_headcount > 0
-            then cast(1.0 * actual_headcount / expected_headcount as decimal(9, 4))
+            then {{ divide_to_decimal('actual_headcount', 'expected_headcount', 9, 4) }}
         end as attendance_rate,
         expected_cost,
         actual_cost,

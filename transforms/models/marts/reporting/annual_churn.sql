@@ -59,9 +59,8 @@ final as (
         cast(count(*) as bigint) as members_at_start,
         cast(sum(case when active_days = 0 then 1 else 0 end) as bigint) as churned_members,
         cast(sum(case when active_days > 0 then 1 else 0 end) as bigint) as retained_members,
-        cast(
-            1.0 * sum(case when active_days = 0 then 1 else 0 end) / count(*) as decimal(7, 4)
-        ) as churn_rate,
+        {{ divide_to_decimal('sum(case when active_days = 0 then 1 else 0 end)', 'count(*)', 7, 4) }}
+            as churn_rate,
         max(window_end) <= {{ reference_date() }} as is_complete
     from activity
     group by year_start, tier

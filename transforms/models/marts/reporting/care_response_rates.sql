@@ -35,15 +35,16 @@ final as (
         cast(control_responded as bigint) as control_responded,
         cast(failed_contacts as bigint) as failed_contacts,
         case when treated_contacts > 0
-            then cast(1.0 * treated_responded / treated_contacts as decimal(7, 4))
+            then {{ divide_to_decimal('treated_responded', 'treated_contacts', 7, 4) }}
         end as treated_response_rate,
         case when control_contacts > 0
-            then cast(1.0 * control_responded / control_contacts as decimal(7, 4))
+            then {{ divide_to_decimal('control_responded', 'control_contacts', 7, 4) }}
         end as control_response_rate,
         case when treated_contacts > 0 and control_contacts > 0
-            then cast(
-                1.0 * treated_responded / treated_contacts
-                - 1.0 * control_responded / control_contacts as decimal(7, 4))
+            -- One exact fraction (a/b - c/d = (ad - cb) / bd), rounded once.
+            then {{ divide_to_decimal(
+                'treated_responded * control_contacts - control_responded * treated_contacts',
+                'treated_contacts * control_contacts', 7, 4) }}
         end as response_uplift
     from grouped
 )

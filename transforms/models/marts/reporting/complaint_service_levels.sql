@@ -20,13 +20,13 @@ final as (
             as open_overdue,
         cast(sum(case when is_overdue then 1 else 0 end) as bigint) as overdue_complaints,
         case when sum(case when status = 'done' then 1 else 0 end) > 0
-            then cast(
-                1.0 * sum(case when status = 'done' and not is_overdue then 1 else 0 end)
-                / sum(case when status = 'done' then 1 else 0 end) as decimal(7, 4))
+            then {{ divide_to_decimal(
+                "sum(case when status = 'done' and not is_overdue then 1 else 0 end)",
+                "sum(case when status = 'done' then 1 else 0 end)", 7, 4) }}
         end as within_sla_share,
-        cast(avg(case when status = 'done' then hours_to_close end) as decimal(10, 1))
+        {{ average_to_decimal("case when status = 'done' then hours_to_close end", 10, 1) }}
             as average_hours_to_close,
-        cast(avg(satisfaction) as decimal(6, 2)) as average_satisfaction
+        {{ average_to_decimal('satisfaction', 6, 2) }} as average_satisfaction
     from complaints
     group by
         {{ reporting_local_month('received_at') }},

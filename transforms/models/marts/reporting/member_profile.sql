@@ -15,7 +15,7 @@ final as (
         tier,
         cast(count(*) as bigint) as members,
         cast(sum(case when status = 'active' then 1 else 0 end) as bigint) as active_members,
-        cast(avg(age) as decimal(6, 1)) as average_age,
+        {{ average_to_decimal('age', 6, 1) }} as average_age,
         cast(sum(points_balance) as bigint) as points_balance
     from members
     group by age_band, coalesce(gender, 'unknown'), coalesce(region, 'unknown'), tier

@@ -42,7 +42,7 @@ final as (
         cast(monthly.members as bigint) as participating_members,
         cast(monthly.reader_uses as bigint) as reader_uses,
         case when active_members.active_members > 0
-            then cast(1.0 * monthly.members / active_members.active_members as decimal(9, 6))
+            then {{ divide_to_decimal('monthly.members', 'active_members.active_members', 9, 6) }}
         end as share_of_active_members
     from monthly
     left join services on services.merchant_service_id = monthly.merchant_service_id
