@@ -6,7 +6,7 @@ pipeline builds ``warehouse/build.duckdb`` (only it opens that file); after a su
 
 1. CHECKPOINT and close the build file, so the ``.duckdb`` file alone holds everything;
 2. copy it to ``published/.warehouse-<stamp>-<run>.duckdb.tmp``, open the copy (nobody else can
-   see it yet), mask the personal data of the ``raw`` schema, record ``main.warehouse_info``,
+   see it yet), mask the personal data of the ``raw`` schema, drop the ``restricted`` schema, record ``main.warehouse_info``,
    CHECKPOINT, close, fsync, and rename it to ``published/warehouse-<stamp>-<run>.duckdb``;
 3. write the new file name to ``published/CURRENT.tmp``, fsync, and ``os.replace`` it onto
    ``published/CURRENT`` (atomic on POSIX and Windows), then fsync the folder;
@@ -46,6 +46,12 @@ READER_CONFIG: dict[str, str | bool] = {
 # Only these statement openings are accepted by run_query (after DuckDB's parser also says the
 # statement is a SELECT): queries, DESCRIBE/SHOW/SUMMARIZE of relations.
 _READ_KEYWORDS = ("select", "with", "from", "values", "table", "describe", "show", "summarize")
+
+#: What a pipeline run rebuilt before publishing (see :func:`publish`).
+PUBLISH_MODES = ("complete", "full", "routine")
+
+#: dbt's schema of unmasked personal data (transforms/models/restricted): never published.
+RESTRICTED_SCHEMA = "restricted"
 
 # Personal data in ``raw`` is masked in every published copy (core and marts are masked by dbt).
 _MASK_MACROS = (
@@ -101,12 +107,19 @@ def publish(
     *,
     run_id: str | None = None,
     as_of: date | None = None,
+    mode: str = "complete",
     keep: int = KEEP_PUBLISHED,
 ) -> Path:
     """Publish a finished build as the warehouse readers see; return the published file.
 
-    The caller must hold no connection to ``build_path`` (it is checkpointed and copied).
+    ``mode`` says what the run rebuilt: ``complete`` or ``full`` (every layer) or ``routine``
+    (the core layer only; reporting, analysis, features and predictions are those of the last
+    complete run). ``main.warehouse_info`` of the copy records it and ``marts_built_at``, so
+    pages can say how fresh each layer is. The caller must hold no connection to
+    ``build_path`` (it is checkpointed and copied).
     """
+    if mode not in PUBLISH_MODES:
+        raise ValueError(f"unknown publishing mode {mode!r}: one of {', '.join(PUBLISH_MODES)}")
     build_path = Path(build_path)
     if not build_path.exists():
         raise FileNotFoundError(f"no warehouse build at {build_path}")
@@ -118,10 +131,11 @@ def publish(
     final_path = published_dir / name
     temp_path = published_dir / f".{name}.tmp"
 
+    _record_build(build_path, run_id=run_id, finished_at=now, mode=mode)
     _checkpoint(build_path)
     try:
         shutil.copyfile(build_path, temp_path)
-        _finish_copy(temp_path, run_id=run_id, published_at=now, as_of=as_of)
+        _finish_copy(temp_path, run_id=run_id, published_at=now, as_of=as_of, mode=mode)
         _fsync_file(temp_path)
         os.replace(temp_path, final_path)
         _fsync_dir(published_dir)
@@ -152,7 +166,25 @@ def _checkpoint(build_path: Path) -> None:
         )
 
 
-def _finish_copy(path: Path, *, run_id: str, published_at: datetime, as_of: date | None) -> None:
+def _record_build(build_path: Path, *, run_id: str, finished_at: datetime, mode: str) -> None:
+    """Append this run to the build's ``main.build_history`` (kept across runs)."""
+    connection = duckdb.connect(str(build_path), config=_offline())
+    try:
+        connection.execute(
+            "create table if not exists main.build_history "
+            "(run_id varchar, mode varchar, finished_at timestamp)"
+        )
+        connection.execute(
+            "insert into main.build_history values (?, ?, ?)",
+            [run_id, mode, finished_at.replace(tzinfo=None)],
+        )
+    finally:
+        connection.close()
+
+
+def _finish_copy(
+    path: Path, *, run_id: str, published_at: datetime, as_of: date | None, mode: str
+) -> None:
     connection = duckdb.connect(str(path), config=_offline())
     try:
         tables = {
@@ -166,10 +198,14 @@ def _finish_copy(path: Path, *, run_id: str, published_at: datetime, as_of: date
         for table, statement in _REDACTIONS.items():
             if table in tables:
                 connection.execute(statement)
+        # Restricted models (unmasked contact data) stay in the build warehouse only.
+        connection.execute(f"drop schema if exists {RESTRICTED_SCHEMA} cascade")
         connection.execute(
             "create or replace table main.warehouse_info as select ? as run_id, "
-            "cast(? as timestamp) as published_at, cast(? as date) as as_of",
-            [run_id, published_at.replace(tzinfo=None), as_of],
+            "cast(? as timestamp) as published_at, cast(? as date) as as_of, ? as mode, "
+            "(select max(finished_at) from main.build_history "
+            " where mode <> 'routine') as marts_built_at",
+            [run_id, published_at.replace(tzinfo=None), as_of, mode],
         )
         connection.execute("checkpoint")
     finally:

@@ -2,7 +2,8 @@
 
 Each module owns one concern and exposes its own ``defs``: raw ingestion (raw_assets), the dbt
 project (dbt_assets), publishing (publish_assets), the daily membership jobs (membership_jobs),
-card-reader swipes: loading the spool and posting swipes (swipe_sensors). Warehouse writers are serialised: the only
+card-reader swipes: loading the spool and posting swipes (swipe_sensors), the prediction layer:
+training, scoring and the weekly training schedule (ml_assets). Warehouse writers are serialised: the only
 job runs in-process, one step at a time, because DuckDB allows a single writing process.
 """
 
@@ -16,6 +17,7 @@ from clubcrm.settings import get_settings
 from orchestration import (
     dbt_assets,
     membership_jobs,
+    ml_assets,
     publish_assets,
     raw_assets,
     swipe_sensors,
@@ -28,13 +30,14 @@ os.environ.setdefault(WAREHOUSE_PATH_ENV, warehouse_path(get_settings()))
 warehouse_job = dg.define_asset_job(
     "warehouse_pipeline",
     selection=dg.AssetSelection.all(),
-    description="Ingest the operational DB and spool, dbt build, publish.",
+    description="Ingest the operational DB and spool, dbt build, train if needed, score, publish.",
     executor_def=dg.in_process_executor,
 )
 
 defs = dg.Definitions.merge(
     raw_assets.defs,
     dbt_assets.defs,
+    ml_assets.defs,
     publish_assets.defs,
     membership_jobs.defs,
     swipe_sensors.defs,

@@ -1,4 +1,4 @@
-"""`clubcrm pipeline run`: ingest, dbt build, publish, in one in-process Dagster run.
+"""`clubcrm pipeline run`: ingest, dbt build, train if needed, score, publish (one Dagster run).
 
 The run is recorded in the Dagster instance under ``CLUBCRM_HOME/dagster`` (DAGSTER_HOME), so
 the Dagster UI (``DAGSTER_HOME=… dagster dev -m orchestration.definitions``) and a status page
@@ -42,6 +42,9 @@ class PipelineResult:
     dbt_failures: list[str] = field(default_factory=list)
     published_path: Path | None = None
     errors: list[str] = field(default_factory=list)
+    mode: str = "complete"  # complete | full | routine (see run_pipeline)
+    prediction_rows: dict[str, int] = field(default_factory=dict)
+    model_versions: dict[str, str] = field(default_factory=dict)
 
     def dbt_count(self, resource_type: str, *statuses: str) -> int:
         counts = self.dbt_results.get(resource_type, {})
@@ -51,6 +54,13 @@ class PipelineResult:
 
     def summary_lines(self) -> list[str]:
         lines: list[str] = []
+        if self.mode == "routine":
+            lines.append(
+                "routine run: changed rows ingested, core layer refreshed; reporting, analysis, "
+                "features and predictions are those of the last complete run"
+            )
+        elif self.mode == "full":
+            lines.append("full rebuild: every table copied and every model rebuilt")
         if self.as_of:
             lines.append(f"as of {self.as_of.isoformat()} (events after that day ignored)")
         if self.raw_rows:
@@ -74,6 +84,9 @@ class PipelineResult:
             warned = self.dbt_count("test", "warn")
             if warned:
                 lines.append(f"dbt tests with warnings: {warned}")
+        for mart, rows in sorted(self.prediction_rows.items()):
+            version = self.model_versions.get(mart, "none")
+            lines.append(f"prediction.{mart}: {rows:,} members scored (model {version})")
         for failure in self.dbt_failures:
             lines.append(f"dbt failure: {failure}")
         for error in self.errors:
@@ -84,6 +97,10 @@ class PipelineResult:
             lines.append("not published: readers keep the previously published warehouse")
         lines.append(f"{'finished' if self.success else 'failed'} in {self.seconds:.1f} s")
         return lines
+
+
+#: Asset groups a routine run leaves as the last complete run built them (decision D18).
+ROUTINE_SKIPS = ("reporting", "analysis", "features", "prediction")
 
 
 class PipelineBusy(RuntimeError):
@@ -130,20 +147,36 @@ def _ensure_dagster_home(settings: Settings) -> Path:
 
 
 def run_pipeline(
-    settings: Settings, as_of: date | None = None, full: bool = False
+    settings: Settings, as_of: date | None = None, full: bool = False, routine: bool = False
 ) -> PipelineResult:
-    """Ingest the operational DB and spool into ``raw``, dbt build, and publish on success.
+    """Ingest the operational DB and spool into ``raw``, dbt build, score, publish on success.
 
-    ``as_of`` builds the warehouse as it was at the end of that (club-local) day. ``full``
-    re-reads every spool file and passes ``--full-refresh`` to dbt (operational tables are
-    always copied in full). A failed step (ingestion error, dbt model error or failed test)
-    stops the run before publishing: readers keep the previous warehouse.
+    Three modes (decision D18):
+
+    - *complete* (default): only rows changed since the last run are ingested, the large
+      facts are built incrementally, every other model is rebuilt, models are trained if
+      needed and every member is scored;
+    - ``full``: every operational table is copied, every spool file re-read and every model
+      rebuilt from scratch (dbt ``--full-refresh``);
+    - ``routine`` (the hourly schedule): changed rows in, staging, core and restricted models
+      rebuilt (facts incrementally), published; the reporting, analysis, feature and
+      prediction layers stay as the last complete run built them (``main.warehouse_info``
+      says when). Without any complete build yet it runs a complete build instead.
+
+    ``as_of`` builds the warehouse as it was at the end of that (club-local) day (a complete
+    build). A failed step (ingestion error, dbt model error or failed test) stops the run
+    before publishing: readers keep the previous warehouse.
     """
+    if routine and (full or as_of is not None):
+        raise ValueError("a routine run cannot be combined with --full or --as-of")
     started = time.monotonic()
     settings.ensure_dirs()
     try:
         with _pipeline_lock(settings):
-            return _run(settings, as_of, full, started)
+            mode = "full" if full else "routine" if routine else "complete"
+            if mode == "routine" and not _has_complete_build(settings):
+                mode = "complete"
+            return _run(settings, as_of, mode, started)
     except PipelineBusy as exc:
         return PipelineResult(
             success=False, seconds=time.monotonic() - started, as_of=as_of, errors=[str(exc)]
@@ -154,7 +187,29 @@ def run_pipeline(
         )
 
 
-def _run(settings: Settings, as_of: date | None, full: bool, started: float) -> PipelineResult:
+def _has_complete_build(settings: Settings) -> bool:
+    """Whether the build warehouse holds a complete (or full) build to keep the marts of."""
+    import duckdb
+
+    path = settings.build_warehouse_path
+    if not path.exists():
+        return False
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        return bool(
+            connection.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'main' "
+                "and table_name = 'build_history'"
+            ).fetchone()[0]
+            and connection.execute(
+                "select count(*) from main.build_history where mode <> 'routine'"
+            ).fetchone()[0]
+        )
+    finally:
+        connection.close()
+
+
+def _run(settings: Settings, as_of: date | None, mode: str, started: float) -> PipelineResult:
     import dagster as dg
 
     from orchestration.resources import WAREHOUSE_PATH_ENV, resources_for
@@ -163,22 +218,28 @@ def _run(settings: Settings, as_of: date | None, full: bool, started: float) -> 
     run_results = settings.dbt_target_dir / "run_results.json"
     run_results.unlink(missing_ok=True)  # never report an earlier run's dbt results
     as_of_text = as_of.isoformat() if as_of else None
+    full = mode == "full"
 
     with _environment(
         DAGSTER_HOME=str(dagster_home),
         **{WAREHOUSE_PATH_ENV: str(settings.build_warehouse_path)},
     ):
         from orchestration.dbt_assets import DBT_ASSETS_NAME, clubcrm_dbt_assets
+        from orchestration.ml_assets import prediction_marts, trained_models
         from orchestration.publish_assets import published_warehouse
         from orchestration.raw_assets import raw_operational_tables, raw_swipes
 
+        selection = None
+        if mode == "routine":
+            selection = dg.AssetSelection.all() - dg.AssetSelection.groups(*ROUTINE_SKIPS)
         run_config = {
             # The run's events are all stored in the instance; the terminal gets warnings only.
             "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             "ops": {
                 raw_swipes.op.name: {"config": {"rescan": full}},
+                raw_operational_tables.op.name: {"config": {"full": full}},
                 DBT_ASSETS_NAME: {"config": {"as_of": as_of_text, "full_refresh": full}},
-                published_warehouse.op.name: {"config": {"as_of": as_of_text}},
+                published_warehouse.op.name: {"config": {"as_of": as_of_text, "mode": mode}},
             },
         }
         dbt_log = settings.dbt_target_dir / "dbt-output.log"
@@ -190,16 +251,28 @@ def _run(settings: Settings, as_of: date | None, full: bool, started: float) -> 
             redirect_stdout(log_file),
         ):
             outcome = dg.materialize(
-                [raw_operational_tables, raw_swipes, clubcrm_dbt_assets, published_warehouse],
+                [
+                    raw_operational_tables,
+                    raw_swipes,
+                    clubcrm_dbt_assets,
+                    trained_models,
+                    prediction_marts,
+                    published_warehouse,
+                ],
+                selection=selection,
                 instance=instance,
                 resources=resources_for(settings),
                 run_config=run_config,
                 raise_on_error=False,
-                tags={"clubcrm/command": "pipeline run", "clubcrm/as_of": as_of_text or "now"},
+                tags={
+                    "clubcrm/command": "pipeline run",
+                    "clubcrm/as_of": as_of_text or "now",
+                    "clubcrm/mode": mode,
+                },
             )
 
     result = PipelineResult(
-        success=outcome.success, seconds=0.0, run_id=outcome.run_id, as_of=as_of
+        success=outcome.success, seconds=0.0, run_id=outcome.run_id, as_of=as_of, mode=mode
     )
     _collect_materializations(outcome, result)
     _collect_dbt_results(run_results, result)
@@ -215,6 +288,7 @@ def _run(settings: Settings, as_of: date | None, full: bool, started: float) -> 
 
 
 def _collect_materializations(outcome, result: PipelineResult) -> None:
+    from orchestration.ml_assets import PREDICTION_GROUP
     from orchestration.publish_assets import PUBLISHED_KEY
     from orchestration.raw_assets import SWIPES_KEY
 
@@ -227,6 +301,9 @@ def _collect_materializations(outcome, result: PipelineResult) -> None:
         elif key == SWIPES_KEY:
             result.raw_rows["swipes"] = int(metadata.get("dagster/row_count", 0))
             result.swipes_inserted = int(metadata.get("rows_inserted", 0))
+        elif key.path[0] == PREDICTION_GROUP and "dagster/row_count" in metadata:
+            result.prediction_rows[key.path[-1]] = int(metadata["dagster/row_count"])
+            result.model_versions[key.path[-1]] = str(metadata.get("model_version", "none"))
         elif key.path[0] == "raw" and "dagster/row_count" in metadata:
             result.raw_rows[key.path[-1]] = int(metadata["dagster/row_count"])
 

@@ -30,16 +30,20 @@ def test_every_raw_table_feeds_its_staging_model(defs: dg.Definitions) -> None:
         node = graph.get(dg.AssetKey(["raw", table]))
         assert node.group_name == "raw"
         children = {key.path[0] for key in node.child_keys}
-        assert children == {"staging"}, table
+        # Only the restricted model reads raw directly (the unmasked contact details).
+        assert children == ({"staging", "restricted"} if table == "members" else {"staging"}), table
 
 
-def test_publishing_waits_for_every_dbt_model(defs: dg.Definitions) -> None:
+def test_publishing_waits_for_every_dbt_model_and_the_predictions(defs: dg.Definitions) -> None:
+    from orchestration.ml_assets import MART_KEYS
+
     graph = defs.resolve_asset_graph()
     dbt_keys = {
         key for key in graph.get_all_asset_keys()
-        if key.path[0] in {"staging", "intermediate", "core", "reporting", "analysis"}
+        if key.path[0] in {"staging", "intermediate", "core", "reporting", "analysis",
+                           "features", "restricted"}
     }  # fmt: skip
 
-    assert {"core", "reporting", "analysis"} <= {key.path[0] for key in dbt_keys}
-    assert graph.get(PUBLISHED_KEY).parent_keys == dbt_keys
+    assert {"core", "reporting", "analysis", "features"} <= {key.path[0] for key in dbt_keys}
+    assert graph.get(PUBLISHED_KEY).parent_keys == dbt_keys | set(MART_KEYS.values())
     assert graph.get(dg.AssetKey(["core", "dim_members"])).group_name == "core"

@@ -14,6 +14,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from small_history import operational_row_counts
 from sqlalchemy import func, select, update
@@ -126,6 +127,23 @@ def test_core_and_marts_expose_no_id_numbers_or_mobiles(use_demo_env: Settings) 
         "   or regexp_matches(coalesce(id_number_masked, ''), '^[0-9]{17}[0-9X]$')",
     )
     assert leaked == 0
+
+
+def test_unmasked_contacts_stay_in_the_restricted_model_of_the_build(
+    use_demo_env: Settings,
+) -> None:
+    build = duckdb.connect(str(use_demo_env.build_warehouse_path), read_only=True)
+    try:
+        members, unmasked = build.execute(
+            "select count(*), count(*) filter (where regexp_matches(mobile, '^1[0-9]{10}$')) "
+            "from restricted.member_contact_details"
+        ).fetchone()
+    finally:
+        build.close()
+    assert members == scalar(use_demo_env, "select count(*) from core.dim_members")
+    assert unmasked > 0
+    schemas = run_query(use_demo_env, "select distinct schema_name from duckdb_tables()")
+    assert "restricted" not in set(schemas["schema_name"])  # never published
 
 
 # -- a second run while readers read ----------------------------------------------------------
