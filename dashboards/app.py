@@ -22,6 +22,15 @@ PAGES = Path(__file__).parent / "views"
 NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
     "nav.dashboards": [
         ("overview", "overview.py", "nav.overview", ":material/dashboard:"),
+        ("dash_members", "dash_members.py", "nav.dash_members", ":material/groups:"),
+        ("dash_purchases", "dash_purchases.py", "nav.dash_purchases", ":material/payments:"),
+        ("dash_points", "dash_points.py", "nav.dash_points", ":material/stars:"),
+        ("dash_activities", "dash_activities.py", "nav.dash_activities", ":material/celebration:"),
+        ("dash_care", "dash_care.py", "nav.dash_care", ":material/favorite:"),
+        ("dash_complaints", "dash_complaints.py", "nav.dash_complaints", ":material/report:"),
+        ("dash_segments", "dash_segments.py", "nav.dash_segments", ":material/donut_small:"),
+        ("dash_member360", "dash_member360.py", "nav.dash_member360", ":material/person:"),
+        ("dash_predictions", "dash_predictions.py", "nav.dash_predictions", ":material/insights:"),
     ],
     "nav.operations": [
         ("members", "members.py", "nav.members", ":material/person_search:"),
@@ -44,6 +53,11 @@ NAVIGATION: dict[str, list[tuple[str, str, str, str]]] = {
     "nav.admin": [
         ("point_rules", "point_rules.py", "nav.point_rules", ":material/rule:"),
         ("dictionary", "dictionary.py", "nav.dictionary", ":material/menu_book:"),
+        ("accounts", "accounts.py", "nav.accounts", ":material/manage_accounts:"),
+        ("status", "status.py", "nav.status", ":material/monitor_heart:"),
+    ],
+    "nav.analysis": [
+        ("sql", "sql.py", "nav.sql", ":material/terminal:"),
     ],
 }
 DEFAULT_PAGE = "overview"

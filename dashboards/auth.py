@@ -37,11 +37,23 @@ REVIEW_ROLES = frozenset(DECIDE_ROLES)
 
 #: Reference data (the dictionary, points rules): admins only.
 ADMIN_ROLES = frozenset({"admin"})
+#: The manager dashboards (read-only warehouse; personal data masked there).
+DASHBOARD_ROLES = frozenset({"manager", "analyst", "admin"})
 
 #: Who may open each page, by the page's ``url_path``.
 PAGE_ROLES: dict[str, frozenset[str]] = {
     # dashboards: every role
     "overview": ALL_ROLES,
+    # manager dashboards: managers, analysts and admins
+    "dash_members": DASHBOARD_ROLES,
+    "dash_purchases": DASHBOARD_ROLES,
+    "dash_points": DASHBOARD_ROLES,
+    "dash_activities": DASHBOARD_ROLES,
+    "dash_care": DASHBOARD_ROLES,
+    "dash_complaints": DASHBOARD_ROLES,
+    "dash_segments": DASHBOARD_ROLES,
+    "dash_member360": DASHBOARD_ROLES,  # names masked for analysts on the page
+    "dash_predictions": DASHBOARD_ROLES,
     # operations
     "members": OPERATIONS_ROLES,
     "apply": OPERATIONS_ROLES,
@@ -61,6 +73,9 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "readers": OPERATIONS_ROLES | {"manager"},
     "point_rules": ADMIN_ROLES,
     "dictionary": ADMIN_ROLES,
+    "accounts": ADMIN_ROLES,
+    "status": frozenset({"manager", "admin"}),
+    "sql": frozenset({"analyst", "manager", "admin"}),
 }
 
 

@@ -20,6 +20,8 @@ CATALOGS = (
     "merchants",
     "dictionary",
     "readers",
+    "dashboards",
+    "admin",
 )
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from clubcrm.published import NoPublishedWarehouse
 from clubcrm.settings import Settings, get_settings
 from dashboards.auth import require_page
+from dashboards.charts import ensure_catalog
 from dashboards.data.overview import OverviewData, load_published_overview, published_version
 from dashboards.i18n import (
     current_locale,
@@ -114,6 +115,8 @@ def _region_chart(data: OverviewData, locale: str) -> None:
 
 
 require_page("overview")
+# The dashboards' menu labels, should the catalogue list not load them yet (the default page).
+ensure_catalog()
 settings = get_settings()
 locale = current_locale()
 st.title(t("overview.title"))

@@ -1,4 +1,9 @@
-"""Staff accounts: signing in (with lockout) and creating accounts.
+"""Staff accounts: signing in (with lockout), and the admin's work on accounts.
+
+Admins create accounts, change roles, disable and enable them, reset passwords and lift a
+lockout (:func:`list_accounts` and the functions after it, used by the Accounts page). Two rules
+keep the club from locking itself out: nobody disables or demotes their own account, and the
+last active admin is never disabled or demoted.
 
 Signing in checks the password with argon2 (:mod:`operational.passwords`). After
 :data:`MAX_FAILED_LOGINS` consecutive failures the account is locked for :data:`LOCKOUT`; a
@@ -19,6 +24,9 @@ or the lockout never happens::
 from __future__ import annotations
 
 import math
+import secrets
+import string
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -29,6 +37,7 @@ from operational.models.reference import ROLES
 from operational.passwords import hash_password, needs_rehash, verify_password
 from operational.services.common import (
     Actor,
+    NotFound,
     Problem,
     ServiceError,
     ValidationFailed,
@@ -172,25 +181,8 @@ def create_account(
         )
     if not display_name:
         problems.append(Problem("display_name", "required", "enter the person's name"))
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        problems.append(
-            Problem(
-                "password",
-                "too_short",
-                f"use at least {MIN_PASSWORD_LENGTH} characters",
-                {"min": MIN_PASSWORD_LENGTH},
-            )
-        )
-    if role not in ROLES:
-        shown = ", ".join(ROLES)
-        problems.append(
-            Problem(
-                "role",
-                "unknown_code",
-                f"{role!r} is not a role; choose one of: {shown}",
-                {"value": role, "choices": shown},
-            )
-        )
+    problems.extend(password_problems(password))
+    problems.extend(_role_problems(role))
     if problems:
         raise ValidationFailed(problems)
     account = StaffAccount(
@@ -212,3 +204,202 @@ def account_display_name(session: Session, username: str) -> str | None:
     return session.scalar(
         select(StaffAccount.display_name).where(StaffAccount.username == username)
     )
+
+
+# -- the admin's work on accounts ---------------------------------------------------------------
+#: Length of a password made by :func:`reset_password` when the admin does not type one.
+GENERATED_PASSWORD_LENGTH = 14
+# No look-alike characters (0/O, 1/l/I): the admin reads the password out to its owner.
+_PASSWORD_ALPHABET = "".join(ch for ch in string.ascii_letters + string.digits if ch not in "0O1lI")
+
+
+class LastAdmin(ServiceError):
+    """The change would leave the club without an active admin."""
+
+    code = "last_admin"
+
+
+class OwnAccount(ServiceError):
+    """An admin may not disable or demote their own account (another admin must)."""
+
+    code = "own_account"
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One staff account as the Accounts page lists it (never the password hash)."""
+
+    username: str
+    display_name: str
+    role: str
+    department: str | None
+    active: bool
+    failed_logins: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime | None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def password_problems(password: str | None) -> list[Problem]:
+    """What is wrong with a new password (the one rule for creating and resetting)."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return [
+            Problem(
+                "password",
+                "too_short",
+                f"use at least {MIN_PASSWORD_LENGTH} characters",
+                {"min": MIN_PASSWORD_LENGTH},
+            )
+        ]
+    return []
+
+
+def _role_problems(role: str) -> list[Problem]:
+    if role in ROLES:
+        return []
+    shown = ", ".join(ROLES)
+    return [
+        Problem(
+            "role",
+            "unknown_code",
+            f"{role!r} is not a role; choose one of: {shown}",
+            {"value": role, "choices": shown},
+        )
+    ]
+
+
+def generate_password(length: int = GENERATED_PASSWORD_LENGTH) -> str:
+    """A random password that passes :func:`password_problems` (letters and digits)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def list_accounts(session: Session, actor: Actor) -> list[AccountRow]:
+    """Every account not deleted, by username (admins only)."""
+    require_role(actor, ADMIN_ROLES, "list staff accounts")
+    accounts = session.scalars(
+        select(StaffAccount)
+        .where(StaffAccount.deleted_at.is_(None))
+        .order_by(func.lower(StaffAccount.username))
+    )
+    return [
+        AccountRow(
+            username=a.username,
+            display_name=a.display_name,
+            role=a.role,
+            department=a.department,
+            active=bool(a.active),
+            failed_logins=a.failed_logins or 0,
+            locked_until=a.locked_until,
+            last_login_at=a.last_login_at,
+            created_at=a.created_at,
+        )
+        for a in accounts
+    ]
+
+
+def _target(session: Session, actor: Actor, username: str, action: str) -> StaffAccount:
+    require_role(actor, ADMIN_ROLES, action)
+    account = session.scalar(
+        select(StaffAccount).where(
+            StaffAccount.username == (username or "").strip(), StaffAccount.deleted_at.is_(None)
+        )
+    )
+    if account is None:
+        raise NotFound(f"no staff account {username!r}", username=username)
+    return account
+
+
+def _other_active_admins(session: Session, account: StaffAccount) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(StaffAccount)
+            .where(
+                StaffAccount.role == "admin",
+                StaffAccount.active.is_(True),
+                StaffAccount.deleted_at.is_(None),
+                StaffAccount.id != account.id,
+            )
+        )
+        or 0
+    )
+
+
+def _guard_admin_loss(session: Session, actor: Actor, account: StaffAccount, action: str) -> None:
+    """Refuse ``action`` when it takes ``account``'s admin rights away from the club or the
+    actor themselves."""
+    if account.username == actor.username:
+        raise OwnAccount(
+            f"you may not {action} your own account; ask another admin",
+            action=action,
+            username=account.username,
+        )
+    if account.role == "admin" and account.active and not _other_active_admins(session, account):
+        raise LastAdmin(
+            f"{account.username} is the last active admin: make another account admin first",
+            action=action,
+            username=account.username,
+        )
+
+
+def change_role(session: Session, actor: Actor, username: str, role: str) -> StaffAccount:
+    """Give ``username`` another role. Refusals: :class:`NotAllowed`, :class:`NotFound`,
+    :class:`ValidationFailed` (unknown role), :class:`OwnAccount` and :class:`LastAdmin` when an
+    admin would be demoted."""
+    account = _target(session, actor, username, "change roles")
+    problems = _role_problems(role)
+    if problems:
+        raise ValidationFailed(problems)
+    if account.role == role:
+        return account
+    if account.role == "admin":
+        _guard_admin_loss(session, actor, account, "demote")
+    account.role = role
+    session.flush()
+    return account
+
+
+def set_active(session: Session, actor: Actor, username: str, active: bool) -> StaffAccount:
+    """Disable (``active=False``) or enable an account. A disabled account cannot sign in but
+    keeps its history. Refusals: :class:`NotAllowed`, :class:`NotFound`, :class:`OwnAccount`,
+    :class:`LastAdmin`."""
+    account = _target(session, actor, username, "disable or enable accounts")
+    if bool(account.active) == active:
+        return account
+    if not active:
+        _guard_admin_loss(session, actor, account, "disable")
+    account.active = active
+    session.flush()
+    return account
+
+
+def reset_password(
+    session: Session, actor: Actor, username: str, password: str | None = None
+) -> str:
+    """Set a new password for ``username`` and return it (generated when ``password`` is None,
+    to be shown once to the admin). The lockout is lifted too: the owner signs in with the new
+    password at once. Refusals: :class:`NotAllowed`, :class:`NotFound`, :class:`ValidationFailed`
+    (the password rule of :func:`password_problems`)."""
+    account = _target(session, actor, username, "reset passwords")
+    new_password = generate_password() if password is None else password
+    problems = password_problems(new_password)
+    if problems:
+        raise ValidationFailed(problems)
+    account.password_hash = hash_password(new_password)
+    account.failed_logins = 0
+    account.locked_until = None
+    session.flush()
+    return new_password
+
+
+def unlock(session: Session, actor: Actor, username: str) -> StaffAccount:
+    """Lift a lockout after failed sign-ins (the password stays). Refusals: :class:`NotAllowed`,
+    :class:`NotFound`."""
+    account = _target(session, actor, username, "unlock accounts")
+    account.failed_logins = 0
+    account.locked_until = None
+    session.flush()
+    return account

@@ -31,3 +31,23 @@ def sign_in(page, username: str = CLERK[0], password: str = CLERK[1]) -> None:
     """Sign in through the form of the page the browser is on; wait until it is done."""
     fill_sign_in(page, username, password)
     page.get_by_role("button", name="退出登录").wait_for()
+
+
+#: True while Streamlit is running the script or still shows elements of the previous run.
+_BUSY_JS = """() => !!document.querySelector(
+    '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"],'
+    + ' [data-stale="true"]')"""
+
+
+def settle(page, quiet_ms: int = 600, timeout_ms: int = 30_000) -> None:
+    """Wait until the app has finished its rerun: no running indicator and no stale element of
+    the previous run, for ``quiet_ms`` in a row (a rerun can start just after another ends)."""
+    waited = 0
+    quiet = 0
+    while quiet < quiet_ms:
+        if waited > timeout_ms:
+            raise TimeoutError(f"the app was still busy after {timeout_ms} ms")
+        busy = page.evaluate(_BUSY_JS)
+        quiet = 0 if busy else quiet + 100
+        page.wait_for_timeout(100)
+        waited += 100

@@ -5,7 +5,7 @@ found by mobile, with the card. And a CSV uploaded on the import page shows its 
 from __future__ import annotations
 
 from playwright.sync_api import expect
-from screens import REVIEWER, screenshot, sign_in
+from screens import REVIEWER, screenshot, settle, sign_in
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -73,8 +73,9 @@ def test_an_application_is_corrected_approved_and_found_by_mobile(
         reviewer.get_by_role("heading", name="入会审核").wait_for()
         _choose(reviewer, "审核哪一份申请", f"A{application_id} · {NAME}")
         reviewer.get_by_role("heading", name=f"申请 A{application_id} · {NAME}").wait_for()
+        settle(reviewer)  # the previous run's elements are gone
         issue_card = reviewer.get_by_role("checkbox", name="立即发放主卡")
-        expect(issue_card).to_have_count(1)  # the previous run's elements are gone
+        expect(issue_card).to_have_count(1)
         expect(issue_card).to_be_checked()
         screenshot(reviewer, "review-application")
         reviewer.get_by_role("button", name="批准").click()
