@@ -178,13 +178,25 @@ def pipeline() -> None:
 @click.option(
     "--full", is_flag=True, help="Rebuild everything from scratch instead of incrementally."
 )
-def pipeline_run(as_of: date | None, full: bool) -> None:
-    """Ingest the operational DB and spool, build the warehouse with dbt, publish it."""
+@click.option(
+    "--routine",
+    is_flag=True,
+    help="The hourly refresh: changed rows and the core layer only; marts, features and "
+    "predictions stay as the last complete run built them.",
+)
+def pipeline_run(as_of: date | None, full: bool, routine: bool) -> None:
+    """Ingest the operational DB and spool, build the warehouse with dbt, score, publish it.
+
+    By default only rows changed since the last run are ingested and the large facts are
+    built incrementally; every other model is rebuilt and every member scored.
+    """
     from orchestration.pipeline import run_pipeline
 
+    if routine and (full or as_of):
+        raise click.UsageError("--routine cannot be combined with --full or --as-of")
     settings = get_settings()
     settings.ensure_dirs()
-    result = run_pipeline(settings, as_of=as_of, full=full)
+    result = run_pipeline(settings, as_of=as_of, full=full, routine=routine)
     for line in result.summary_lines():
         click.echo(line)
     if not result.success:
@@ -552,6 +564,78 @@ def sql(query: str, fmt: str, limit: int | None) -> None:
     else:
         with _pandas_display():
             click.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+@main.command()
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The backup folder to write (default: CLUBCRM_HOME/backups/clubcrm-<UTC time>).",
+)
+def backup(to: Path | None) -> None:
+    """Back up the operational DB, the warehouse, the model registry and the spool.
+
+    Safe while the app is in use: the database is copied from one consistent snapshot and the
+    warehouse between pipeline runs. The backup's path is printed last.
+    """
+    from clubcrm.backup import BackupError
+    from clubcrm.backup import backup as make_backup
+
+    settings = get_settings()
+    _require_initialised(settings.database_url)
+    try:
+        info = make_backup(settings, to)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    operational = info.manifest["operational"]
+    click.echo(
+        f"operational database ({operational['backend']}, revision {operational['revision']}): "
+        f"{sum(operational['rows'].values()):,} rows in {len(operational['rows'])} tables"
+    )
+    warehouse = info.manifest.get("warehouse")
+    click.echo(
+        f"warehouse: {warehouse['bytes'] / 2**20:,.1f} MiB" if warehouse else "warehouse: none yet"
+    )
+    click.echo(
+        f"model registry: {info.manifest['models']['files']} files; "
+        f"spool: {info.manifest['spool']['files']} files"
+    )
+    click.echo(f"backup written in {info.manifest['seconds']} s:")
+    click.echo(str(info.path))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(path: Path, yes: bool) -> None:
+    """Restore a backup made by `clubcrm backup` (stop the app and readers first).
+
+    Every file is checked against the backup's checksums before anything is replaced.
+    """
+    from clubcrm.backup import BackupError, read_backup
+    from clubcrm.backup import restore as restore_backup
+
+    settings = get_settings()
+    try:
+        info = read_backup(path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"backup of {info.manifest['created_at']} verified ({len(info.manifest['files'])} files)"
+    )
+    if not yes and not click.confirm(
+        f"Replace the operational database ({_display_url(settings.database_url)}) and the "
+        "warehouse with this backup?",
+        default=False,
+    ):
+        raise click.ClickException("nothing restored")
+    try:
+        restore_backup(settings, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("restored. Next: `clubcrm pipeline run --full` to rebuild and publish the warehouse")
 
 
 @main.command()

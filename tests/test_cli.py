@@ -22,6 +22,8 @@ COMMANDS = [
     ["post-swipes"],
     ["sql"],
     ["serve"],
+    ["backup"],
+    ["restore"],
 ]
 
 
