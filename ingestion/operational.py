@@ -487,8 +487,9 @@ def _ingest(
             snap.read_epoch()
             if state is not None and snap.epoch != state.epoch:
                 raise _DeltaNotTrustworthy("the operational history was rewritten (new epoch)")
+            database = connection.execute("select current_database()").fetchone()[0]
             for table in tables:
-                _apply_table(connection, snap, table, stamp, result)
+                _apply_table(connection, snap, database, table, stamp, result)
             connection.execute(f"delete from {RAW_SCHEMA}._ingestion_state")
             connection.execute(
                 f"insert into {RAW_SCHEMA}._ingestion_state values (?, ?, ?, ?)",
@@ -511,10 +512,12 @@ def _ingest(
 def _apply_table(
     connection: duckdb.DuckDBPyConnection,
     snap: _Snapshot,
+    database: str,
     table: str,
     stamp: str,
     result: IngestionResult,
 ) -> None:
+    """Copy one table into ``raw`` (``database``: the warehouse's catalog name)."""
     quoted = _quote_ident(table)
     target = f"{RAW_SCHEMA}.{quoted}"
     excluded = EXCLUDED_COLUMNS.get(table)
@@ -524,7 +527,6 @@ def _apply_table(
     source_columns = [
         c for c in _columns(connection, snap.alias, table) if c not in (excluded or ())
     ]
-    database = connection.execute("select current_database()").fetchone()[0]
     raw_columns = [
         c for c in _columns(connection, database, table, RAW_SCHEMA) if c != "_loaded_at"
     ]

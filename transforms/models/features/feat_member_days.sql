@@ -8,11 +8,7 @@ purchases as (
     select
         member_no,
         {{ reporting_local_date('purchased_at') }} as activity_on,
-        1 as purchases,
-        cast(amount as {{ analysis_double() }}) as purchase_amount,
-        0 as swipes, 0 as attendances, 0 as redemptions,
-        cast(0 as {{ analysis_double() }}) as points_posted,
-        0 as care_contacts, 0 as care_responses, 0 as complaints
+        {{ member_day_columns({'purchases': '1', 'purchase_amount': 'amount'}) }}
     from {{ ref('fct_purchases') }}
     where member_no is not null and coalesce(purchase_type, '') <> 'return'
 ),
@@ -21,13 +17,11 @@ other_events as (
     select
         member_no,
         event_on as activity_on,
-        0 as purchases,
-        cast(0 as {{ analysis_double() }}) as purchase_amount,
-        case when event_type = 'swipe' then 1 else 0 end as swipes,
-        case when event_type = 'attendance' then 1 else 0 end as attendances,
-        case when event_type = 'redemption' then 1 else 0 end as redemptions,
-        cast(0 as {{ analysis_double() }}) as points_posted,
-        0 as care_contacts, 0 as care_responses, 0 as complaints
+        {{ member_day_columns({
+            'swipes': "case when event_type = 'swipe' then 1 else 0 end",
+            'attendances': "case when event_type = 'attendance' then 1 else 0 end",
+            'redemptions': "case when event_type = 'redemption' then 1 else 0 end",
+        }) }}
     from {{ ref('int_analysis__member_events') }}
     where event_type in ('swipe', 'attendance', 'redemption')
 ),
@@ -36,11 +30,7 @@ points as (
     select
         member_no,
         {{ reporting_local_date('posted_at') }} as activity_on,
-        0 as purchases,
-        cast(0 as {{ analysis_double() }}) as purchase_amount,
-        0 as swipes, 0 as attendances, 0 as redemptions,
-        cast(points as {{ analysis_double() }}) as points_posted,
-        0 as care_contacts, 0 as care_responses, 0 as complaints
+        {{ member_day_columns({'points_posted': 'points'}) }}
     from {{ ref('fct_point_entries') }}
     where member_no is not null and status = 'posted' and posted_at is not null
 ),
@@ -49,11 +39,7 @@ care_sent as (
     select
         member_no,
         {{ reporting_local_date('contacted_at') }} as activity_on,
-        0 as purchases,
-        cast(0 as {{ analysis_double() }}) as purchase_amount,
-        0 as swipes, 0 as attendances, 0 as redemptions,
-        cast(0 as {{ analysis_double() }}) as points_posted,
-        1 as care_contacts, 0 as care_responses, 0 as complaints
+        {{ member_day_columns({'care_contacts': '1'}) }}
     from {{ ref('fct_care_contacts') }}
     where member_no is not null and status = 'sent'
 ),
@@ -62,11 +48,7 @@ care_answered as (
     select
         member_no,
         {{ reporting_local_date('responded_at') }} as activity_on,
-        0 as purchases,
-        cast(0 as {{ analysis_double() }}) as purchase_amount,
-        0 as swipes, 0 as attendances, 0 as redemptions,
-        cast(0 as {{ analysis_double() }}) as points_posted,
-        0 as care_contacts, 1 as care_responses, 0 as complaints
+        {{ member_day_columns({'care_responses': '1'}) }}
     from {{ ref('fct_care_contacts') }}
     where member_no is not null and responded_at is not null
 ),
@@ -75,11 +57,7 @@ complaints as (
     select
         member_no,
         {{ reporting_local_date('received_at') }} as activity_on,
-        0 as purchases,
-        cast(0 as {{ analysis_double() }}) as purchase_amount,
-        0 as swipes, 0 as attendances, 0 as redemptions,
-        cast(0 as {{ analysis_double() }}) as points_posted,
-        0 as care_contacts, 0 as care_responses, 1 as complaints
+        {{ member_day_columns({'complaints': '1'}) }}
     from {{ ref('fct_complaints') }}
     where member_no is not null
 ),
@@ -102,15 +80,7 @@ final as (
     select
         member_no,
         activity_on,
-        sum(purchases) as purchases,
-        sum(purchase_amount) as purchase_amount,
-        sum(swipes) as swipes,
-        sum(attendances) as attendances,
-        sum(redemptions) as redemptions,
-        sum(points_posted) as points_posted,
-        sum(care_contacts) as care_contacts,
-        sum(care_responses) as care_responses,
-        sum(complaints) as complaints,
+        {{ member_day_sums() }},
         sum(purchases) + sum(swipes) + sum(attendances) + sum(redemptions) > 0 as is_active_day
     from unioned
     group by member_no, activity_on
