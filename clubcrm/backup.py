@@ -23,7 +23,6 @@ the restored database never saw.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -40,6 +39,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from clubcrm.locks import WarehouseBusy, warehouse_lock
 from clubcrm.settings import Settings
 
 BACKUP_FORMAT = 1
@@ -65,26 +65,13 @@ class BackupInfo:
 
 # -- locking ----------------------------------------------------------------------------------
 @contextmanager
-def warehouse_lock(settings: Settings, wait_seconds: float) -> Iterator[None]:
-    """The pipeline's lock on the data folder's warehouse, waiting up to ``wait_seconds``."""
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    with open(settings.warehouse_dir / ".pipeline.lock", "w") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError as exc:
-                if time.monotonic() >= deadline:
-                    raise BackupError(
-                        f"a pipeline run kept {settings.warehouse_dir} busy for "
-                        f"{wait_seconds:.0f} s; try again when it ends"
-                    ) from exc
-                time.sleep(0.5)
-        try:
+def _writer_lock(settings: Settings, wait_seconds: float) -> Iterator[None]:
+    """The warehouse writer's lock (clubcrm.locks), waiting for a running pipeline to end."""
+    try:
+        with warehouse_lock(settings, wait_seconds):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except WarehouseBusy as exc:
+        raise BackupError(str(exc)) from exc
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -247,7 +234,7 @@ def _backup_warehouse(settings: Settings, work: Path, wait_seconds: float) -> di
     build = settings.build_warehouse_path
     if not build.exists():
         return None
-    with warehouse_lock(settings, wait_seconds):
+    with _writer_lock(settings, wait_seconds):
         connection = duckdb.connect(str(build))
         try:
             connection.execute("checkpoint")
@@ -303,7 +290,7 @@ def restore(settings: Settings, path: Path, wait_seconds: float = 900) -> Backup
             f"the backup holds a {operational['backend']} database but CLUBCRM_DATABASE_URL "
             f"is {backend}: restore into the same kind of database"
         )
-    with warehouse_lock(settings, wait_seconds):
+    with _writer_lock(settings, wait_seconds):
         if backend == "sqlite":
             _restore_sqlite(settings.database_url, info.path / operational["file"])
         else:

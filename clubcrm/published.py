@@ -182,6 +182,30 @@ def _record_build(build_path: Path, *, run_id: str, finished_at: datetime, mode:
         connection.close()
 
 
+def has_complete_build(build_path: Path) -> bool:
+    """Whether the build's ``main.build_history`` records a complete (or full) build.
+
+    A routine run keeps the marts of the last complete run, so without one it must build
+    everything (decision D18). The reader of what :func:`_record_build` writes.
+    """
+    build_path = Path(build_path)
+    if not build_path.exists():
+        return False
+    connection = duckdb.connect(str(build_path), read_only=True, config=_offline())
+    try:
+        return bool(
+            connection.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'main' "
+                "and table_name = 'build_history'"
+            ).fetchone()[0]
+            and connection.execute(
+                "select count(*) from main.build_history where mode <> 'routine'"
+            ).fetchone()[0]
+        )
+    finally:
+        connection.close()
+
+
 def _finish_copy(
     path: Path, *, run_id: str, published_at: datetime, as_of: date | None, mode: str
 ) -> None:

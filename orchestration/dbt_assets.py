@@ -15,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from clubcrm.settings import Settings
 from ingestion.operational import RAW_SCHEMA
 from orchestration.project import dbt_project, ensure_manifest
+from orchestration.resources import WarehouseResource
 
 DBT_ASSETS_NAME = "clubcrm_dbt"
 
@@ -48,8 +49,13 @@ def clubcrm_dbt_assets(
     config: DbtBuildConfig,
     dbt: DbtCliResource,
     clubcrm: dg.ResourceParam[Settings],
+    warehouse: WarehouseResource,
 ) -> Iterator[Any]:
-    """`dbt build`: models and their tests in DAG order; a failing test fails the step."""
+    """`dbt build`: models and their tests in DAG order; a failing test fails the step.
+
+    dbt writes the file ``warehouse.path`` names (CLUBCRM_WAREHOUSE_PATH, its profile's
+    path): requiring the resource holds the warehouse writer's lock for the run.
+    """
     # Cautious: a test runs only when every model it reads is in the run. A routine run (a
     # subset) must not test stale marts against fresh core models.
     args = [

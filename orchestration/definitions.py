@@ -1,10 +1,14 @@
 """Dagster entry point: ``dagster dev -m orchestration.definitions`` (exposes ``defs``).
 
 Each module owns one concern and exposes its own ``defs``: raw ingestion (raw_assets), the dbt
-project (dbt_assets), publishing (publish_assets), the daily membership jobs (membership_jobs),
-card-reader swipes: loading the spool and posting swipes (swipe_sensors), the prediction layer:
-training, scoring and the weekly training schedule (ml_assets). Warehouse writers are serialised: the only
-job runs in-process, one step at a time, because DuckDB allows a single writing process.
+project (dbt_assets), publishing (publish_assets), the checks that gate publishing (checks),
+the warehouse jobs of each pipeline mode with the hourly and nightly schedules (jobs), the
+daily membership jobs (membership_jobs), card-reader swipes: loading the spool and posting
+swipes (swipe_sensors), the prediction layer: training, scoring and the weekly training
+schedule (ml_assets). Warehouse writers are serialised three ways (decision D19): each job runs
+in-process, one step at a time; the instance's run queue starts one run tagged
+``clubcrm/warehouse`` at a time; and their warehouse resource holds the writer's lock, which
+``clubcrm pipeline run`` and backups take too.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import dagster as dg
 
 from clubcrm.settings import get_settings
 from orchestration import (
+    checks,
     dbt_assets,
+    jobs,
     membership_jobs,
     ml_assets,
     publish_assets,
@@ -27,23 +33,17 @@ from orchestration.resources import WAREHOUSE_PATH_ENV, default_resources, wareh
 # One variable for dbt's profile and the Dagster resource; default it from CLUBCRM_HOME.
 os.environ.setdefault(WAREHOUSE_PATH_ENV, warehouse_path(get_settings()))
 
-warehouse_job = dg.define_asset_job(
-    "warehouse_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="Ingest the operational DB and spool, dbt build, train if needed, score, publish.",
-    executor_def=dg.in_process_executor,
-)
+#: Kept for callers that import it from here: the complete build's job.
+warehouse_job = jobs.warehouse_job
 
 defs = dg.Definitions.merge(
     raw_assets.defs,
     dbt_assets.defs,
     ml_assets.defs,
     publish_assets.defs,
+    checks.defs,
+    jobs.defs,
     membership_jobs.defs,
     swipe_sensors.defs,
-    dg.Definitions(
-        jobs=[warehouse_job],
-        resources=default_resources(),
-        executor=dg.in_process_executor,
-    ),
+    dg.Definitions(resources=default_resources(), executor=dg.in_process_executor),
 )

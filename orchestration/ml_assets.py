@@ -22,8 +22,9 @@ from models_ml.features import TASKS
 from models_ml.registry import Registry
 from models_ml.score import MART_COLUMNS, score_all
 from models_ml.train import train_all
+from operational.services.points import CLUB_TIMEZONE
 from orchestration.dbt_assets import clubcrm_dbt_assets
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_TAGS, WarehouseResource
 
 PREDICTION_GROUP = "prediction"
 FEATURE_MODELS = (
@@ -139,13 +140,17 @@ ml_training_job = dg.define_asset_job(
         }
     },
     executor_def=dg.in_process_executor,
+    # Its warehouse resource takes the writer's lock: queue it with the warehouse runs
+    # instead of letting it wait inside a started run.
+    tags=WAREHOUSE_TAGS,
 )
 
 weekly_training_schedule = dg.ScheduleDefinition(
     name="ml_training_weekly",
     job=ml_training_job,
     cron_schedule="0 3 * * 0",  # Sundays 03:00 club time, away from opening hours
-    execution_timezone="Asia/Shanghai",
+    execution_timezone=CLUB_TIMEZONE.key,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Weekly retraining; a new version replaces the current one only if it is better.",
 )
 

@@ -1,14 +1,17 @@
-"""`clubcrm pipeline run`: ingest, dbt build, train if needed, score, publish (one Dagster run).
+"""`clubcrm pipeline run`: ingest, dbt build, train if needed, score, check, publish (one
+Dagster run).
 
 The run is recorded in the Dagster instance under ``CLUBCRM_HOME/dagster`` (DAGSTER_HOME), so
-the Dagster UI (``DAGSTER_HOME=… dagster dev -m orchestration.definitions``) and a status page
-see it. Steps run one after another in this process: DuckDB allows one writing process, and a
-file lock keeps two pipeline runs on the same data folder from overlapping.
+the Dagster UI (``make scheduler``, or ``DAGSTER_HOME=… dagster dev -m
+orchestration.definitions``) and the Status page see it. Steps run one after another in this
+process. The selection, run config and tags of each mode are those of the scheduled jobs
+(orchestration/jobs.py), so a run started here and one the daemon starts do the same work. The
+warehouse writer's lock (clubcrm.locks) keeps this run, daemon runs, backups and restores of
+the same data folder from overlapping: a run finding it taken fails at once.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -18,14 +21,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from clubcrm.locks import WarehouseBusy, warehouse_lock
+from clubcrm.published import has_complete_build
 from clubcrm.settings import Settings
+from orchestration.instance import ensure_dagster_home
 from orchestration.project import DbtParseFailed
-
-DAGSTER_YAML = """\
-# Written by clubcrm: the default local instance (SQLite storage in this folder).
-telemetry:
-  enabled: false
-"""
 
 
 @dataclass
@@ -45,6 +45,8 @@ class PipelineResult:
     mode: str = "complete"  # complete | full | routine (see run_pipeline)
     prediction_rows: dict[str, int] = field(default_factory=dict)
     model_versions: dict[str, str] = field(default_factory=dict)
+    #: Failed checks of orchestration/checks.py ("raw/members ingestion_is_fresh: why").
+    check_failures: list[str] = field(default_factory=list)
 
     def dbt_count(self, resource_type: str, *statuses: str) -> int:
         counts = self.dbt_results.get(resource_type, {})
@@ -89,6 +91,8 @@ class PipelineResult:
             lines.append(f"prediction.{mart}: {rows:,} members scored (model {version})")
         for failure in self.dbt_failures:
             lines.append(f"dbt failure: {failure}")
+        for failure in self.check_failures:
+            lines.append(f"check failed: {failure}")
         for error in self.errors:
             lines.append(f"error: {error}")
         if self.published_path:
@@ -99,28 +103,8 @@ class PipelineResult:
         return lines
 
 
-#: Asset groups a routine run leaves as the last complete run built them (decision D18).
-ROUTINE_SKIPS = ("reporting", "analysis", "features", "prediction")
-
-
-class PipelineBusy(RuntimeError):
-    """Another pipeline run holds this data folder's warehouse."""
-
-
-@contextmanager
-def _pipeline_lock(settings: Settings) -> Iterator[None]:
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.warehouse_dir / ".pipeline.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise PipelineBusy(
-                f"another pipeline run is using {settings.warehouse_dir}; try again when it ends"
-            ) from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+#: Another writer holds the warehouse (kept under this name for callers of the pipeline).
+PipelineBusy = WarehouseBusy
 
 
 @contextmanager
@@ -135,15 +119,6 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _ensure_dagster_home(settings: Settings) -> Path:
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
-    return home
 
 
 def run_pipeline(
@@ -172,9 +147,9 @@ def run_pipeline(
     started = time.monotonic()
     settings.ensure_dirs()
     try:
-        with _pipeline_lock(settings):
+        with warehouse_lock(settings, wait_seconds=0):
             mode = "full" if full else "routine" if routine else "complete"
-            if mode == "routine" and not _has_complete_build(settings):
+            if mode == "routine" and not has_complete_build(settings.build_warehouse_path):
                 mode = "complete"
             return _run(settings, as_of, mode, started)
     except PipelineBusy as exc:
@@ -187,60 +162,39 @@ def run_pipeline(
         )
 
 
-def _has_complete_build(settings: Settings) -> bool:
-    """Whether the build warehouse holds a complete (or full) build to keep the marts of."""
-    import duckdb
-
-    path = settings.build_warehouse_path
-    if not path.exists():
-        return False
-    connection = duckdb.connect(str(path), read_only=True)
-    try:
-        return bool(
-            connection.execute(
-                "select count(*) from duckdb_tables() where schema_name = 'main' "
-                "and table_name = 'build_history'"
-            ).fetchone()[0]
-            and connection.execute(
-                "select count(*) from main.build_history where mode <> 'routine'"
-            ).fetchone()[0]
-        )
-    finally:
-        connection.close()
-
-
 def _run(settings: Settings, as_of: date | None, mode: str, started: float) -> PipelineResult:
     import dagster as dg
 
     from orchestration.resources import WAREHOUSE_PATH_ENV, resources_for
 
-    dagster_home = _ensure_dagster_home(settings)
+    dagster_home = ensure_dagster_home(settings)
     run_results = settings.dbt_target_dir / "run_results.json"
     run_results.unlink(missing_ok=True)  # never report an earlier run's dbt results
-    as_of_text = as_of.isoformat() if as_of else None
-    full = mode == "full"
 
     with _environment(
         DAGSTER_HOME=str(dagster_home),
         **{WAREHOUSE_PATH_ENV: str(settings.build_warehouse_path)},
     ):
-        from orchestration.dbt_assets import DBT_ASSETS_NAME, clubcrm_dbt_assets
-        from orchestration.ml_assets import prediction_marts, trained_models
-        from orchestration.publish_assets import published_warehouse
-        from orchestration.raw_assets import raw_operational_tables, raw_swipes
+        from orchestration.jobs import (
+            JOB_NAMES,
+            WAREHOUSE_ASSETS,
+            WAREHOUSE_CHECKS,
+            pipeline_job,
+            pipeline_run_config,
+        )
 
-        selection = None
-        if mode == "routine":
-            selection = dg.AssetSelection.all() - dg.AssetSelection.groups(*ROUTINE_SKIPS)
+        # The scheduled job of this mode (same selection, checks, config), bound to this data
+        # folder. Not queued: it runs here, under the lock this process holds.
+        job = dg.Definitions(
+            assets=WAREHOUSE_ASSETS,
+            asset_checks=WAREHOUSE_CHECKS,
+            jobs=[pipeline_job(mode, queued=False)],
+            resources=resources_for(settings),
+        ).resolve_job_def(JOB_NAMES[mode])
         run_config = {
+            **pipeline_run_config(mode, as_of),
             # The run's events are all stored in the instance; the terminal gets warnings only.
             "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            "ops": {
-                raw_swipes.op.name: {"config": {"rescan": full}},
-                raw_operational_tables.op.name: {"config": {"full": full}},
-                DBT_ASSETS_NAME: {"config": {"as_of": as_of_text, "full_refresh": full}},
-                published_warehouse.op.name: {"config": {"as_of": as_of_text, "mode": mode}},
-            },
         }
         dbt_log = settings.dbt_target_dir / "dbt-output.log"
         dbt_log.parent.mkdir(parents=True, exist_ok=True)
@@ -250,24 +204,13 @@ def _run(settings: Settings, as_of: date | None, mode: str, started: float) -> P
             open(dbt_log, "w", encoding="utf-8") as log_file,
             redirect_stdout(log_file),
         ):
-            outcome = dg.materialize(
-                [
-                    raw_operational_tables,
-                    raw_swipes,
-                    clubcrm_dbt_assets,
-                    trained_models,
-                    prediction_marts,
-                    published_warehouse,
-                ],
-                selection=selection,
-                instance=instance,
-                resources=resources_for(settings),
+            outcome = job.execute_in_process(
                 run_config=run_config,
+                instance=instance,
                 raise_on_error=False,
                 tags={
                     "clubcrm/command": "pipeline run",
-                    "clubcrm/as_of": as_of_text or "now",
-                    "clubcrm/mode": mode,
+                    "clubcrm/as_of": as_of.isoformat() if as_of else "now",
                 },
             )
 
@@ -276,9 +219,12 @@ def _run(settings: Settings, as_of: date | None, mode: str, started: float) -> P
     )
     _collect_materializations(outcome, result)
     _collect_dbt_results(run_results, result)
+    _collect_check_failures(outcome, result)
     for event in outcome.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # a blocking check failed: listed with its reason in check_failures
             message = (error.message if error else "step failed").strip().splitlines()
             result.errors.append(f"{event.step_key}: {message[0] if message else 'failed'}")
     if result.published_path is None:
@@ -306,6 +252,21 @@ def _collect_materializations(outcome, result: PipelineResult) -> None:
             result.model_versions[key.path[-1]] = str(metadata.get("model_version", "none"))
         elif key.path[0] == "raw" and "dagster/row_count" in metadata:
             result.raw_rows[key.path[-1]] = int(metadata["dagster/row_count"])
+
+
+def _collect_check_failures(outcome, result: PipelineResult) -> None:
+    from orchestration.checks import CHECK_NAMES
+
+    for event in outcome.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.event_specific_data
+        if evaluation.passed or evaluation.check_name not in CHECK_NAMES:
+            continue  # dbt's failing tests are listed from run_results.json
+        target = "/".join(evaluation.asset_key.path)
+        result.check_failures.append(
+            f"{target} {evaluation.check_name}: {evaluation.description or 'failed'}"
+        )
 
 
 def _collect_dbt_results(path: Path, result: PipelineResult) -> None:

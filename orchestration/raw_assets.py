@@ -1,6 +1,12 @@
-"""Group ``raw``: one asset per operational table, plus ``raw/swipes`` from the spool."""
+"""Group ``raw``: one asset per operational table, plus ``raw/swipes`` from the spool.
+
+Both retry transient errors (:func:`retry_if_transient`): a database locked or busy, a dropped
+connection. Ingestion is one transaction and the swipe load exactly once, so a retry redoes the
+same work; any other error fails the step at once.
+"""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -13,8 +19,54 @@ RAW_GROUP = "raw"
 SWIPES_KEY = dg.AssetKey([RAW_SCHEMA, "swipes"])
 
 
+#: Retries of a transient error, waiting 5, 10, 20 s.
+TRANSIENT_RETRIES = 3
+TRANSIENT_FIRST_WAIT_SECONDS = 5
+_TRANSIENT_MESSAGES = (
+    "database is locked",
+    "database is busy",
+    "could not set lock",
+    "conflicting lock",
+    "connection refused",
+    "connection reset",
+    "server closed the connection",
+    "terminating connection",
+    "could not connect",
+)
+
+
 def raw_asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([RAW_SCHEMA, table])
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) may go away by itself: locked, busy, disconnected."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        message = str(current).lower()
+        if any(text in message for text in _TRANSIENT_MESSAGES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextmanager
+def retry_if_transient(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """Turn a transient error into a retry of the step (exponential wait), others propagate."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        attempt = context.retry_number
+        wait = TRANSIENT_FIRST_WAIT_SECONDS * 2**attempt
+        context.log.warning(
+            f"transient error (attempt {attempt + 1} of {TRANSIENT_RETRIES + 1}), "
+            f"retrying in {wait} s: {exc}"
+        )
+        raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=wait) from exc
 
 
 class OperationalIngestConfig(dg.Config):
@@ -45,7 +97,7 @@ def raw_operational_tables(
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
     """All operational tables from one snapshot, changed rows only, in one transaction."""
-    with warehouse.connect() as connection:
+    with retry_if_transient(context), warehouse.connect() as connection:
         result = ingest_operational_tables(
             connection,
             clubcrm.database_url,
@@ -92,7 +144,7 @@ def raw_swipes(
     clubcrm: dg.ResourceParam[Settings],
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    with warehouse.connect() as connection:
+    with retry_if_transient(context), warehouse.connect() as connection:
         loaded = load_swipes(connection, clubcrm.spool_dir, rescan=config.rescan)
     context.log.info(
         f"{loaded.rows_inserted} new swipes from {loaded.files_read} spool files "

@@ -3,6 +3,11 @@
 One environment variable, ``CLUBCRM_WAREHOUSE_PATH``, names the build DuckDB file for both
 dbt's profile (transforms/profiles.yml) and :class:`WarehouseResource`; :func:`warehouse_path`
 defaults it from the settings (``CLUBCRM_HOME/warehouse/build.duckdb``).
+
+Every asset that writes the build warehouse (raw ingestion, the dbt build, scoring,
+publishing) requires :class:`WarehouseResource`, which holds the warehouse writer's lock
+(clubcrm.locks) from the start of the run to its end: a run the daemon launches and a
+``clubcrm pipeline run``, a backup or a restore never write at the same time.
 """
 
 from __future__ import annotations
@@ -10,22 +15,36 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
+from clubcrm.locks import build_lock
 from clubcrm.settings import Settings, get_settings
 from ingestion.warehouse import connect_warehouse
 from orchestration.project import dbt_executable, dbt_project
 
 WAREHOUSE_PATH_ENV = "CLUBCRM_WAREHOUSE_PATH"
+#: Jobs whose assets use :class:`WarehouseResource` carry this tag; the instance's run queue
+#: (orchestration/dagster.yaml) starts one such run at a time.
+WAREHOUSE_TAG = "clubcrm/warehouse"
+WAREHOUSE_TAGS = {WAREHOUSE_TAG: "build"}
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The build warehouse (DuckDB file) the pipeline writes; readers use clubcrm.published."""
 
     path: str
+    lock_wait_seconds: float = 3600.0
+    """How long a run waits for another writer (a manual run, a backup) before failing."""
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        # For the whole run: the writer's lock (re-entrant: `clubcrm pipeline run` holds it).
+        with build_lock(Path(self.path), self.lock_wait_seconds):
+            yield self
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -66,6 +85,9 @@ def resources_for(settings: Settings) -> dict[str, object]:
     """Resources bound to one data folder (used by run_pipeline)."""
     return {
         "clubcrm": dg.ResourceDefinition.hardcoded_resource(settings, "ClubCRM settings"),
-        "warehouse": WarehouseResource(path=str(settings.build_warehouse_path)),
+        # run_pipeline already holds the lock: taking it again must succeed at once.
+        "warehouse": WarehouseResource(
+            path=str(settings.build_warehouse_path), lock_wait_seconds=0
+        ),
         "dbt": dbt_cli_resource(),
     }

@@ -22,12 +22,14 @@ import dagster as dg
 from clubcrm.settings import get_settings
 from ingestion.swipes import finished_spool_files
 from orchestration.raw_assets import SWIPES_KEY
+from orchestration.resources import WAREHOUSE_TAG, WAREHOUSE_TAGS
 
 load_swipes_job = dg.define_asset_job(
     "load_swipes",
     selection=dg.AssetSelection.assets(SWIPES_KEY),
     description="Load finished card-reader spool files into raw.swipes (exactly once).",
     executor_def=dg.in_process_executor,
+    tags=WAREHOUSE_TAGS,  # it writes the warehouse: queued with the other warehouse runs
 )
 
 _ACTIVE = [
@@ -39,8 +41,9 @@ _ACTIVE = [
 
 
 def _warehouse_busy(instance: dg.DagsterInstance) -> bool:
+    """A run that writes the warehouse is queued or running (any job with the warehouse tag)."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=_ACTIVE), limit=50)
-    return any(run.job_name in ("warehouse_pipeline", "load_swipes") for run in runs)
+    return any(WAREHOUSE_TAG in (run.tags or {}) for run in runs)
 
 
 def new_finished_files(spool_dir: Path, cursor: str | None) -> tuple[list[str], str]:

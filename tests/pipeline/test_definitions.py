@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
+from clubcrm.settings import Settings, get_settings
 from ingestion.operational import OPERATIONAL_TABLES
 from orchestration.project import dbt_project, manifest_is_current
 from orchestration.publish_assets import PUBLISHED_KEY
@@ -47,3 +51,116 @@ def test_publishing_waits_for_every_dbt_model_and_the_predictions(defs: dg.Defin
     assert {"core", "reporting", "analysis", "features"} <= {key.path[0] for key in dbt_keys}
     assert graph.get(PUBLISHED_KEY).parent_keys == dbt_keys | set(MART_KEYS.values())
     assert graph.get(dg.AssetKey(["core", "dim_members"])).group_name == "core"
+
+
+# -- jobs, schedules and the run queue (decision D19) -----------------------------------------
+def job_groups(defs: dg.Definitions, name: str) -> set[str]:
+    job = defs.resolve_job_def(name)
+    graph = defs.resolve_asset_graph()
+    return {graph.get(key).group_name for key in job.asset_layer.executable_asset_keys}
+
+
+def job_checks(defs: dg.Definitions, name: str) -> set[str]:
+    from orchestration.jobs import pipeline_selection
+
+    mode = {"warehouse_pipeline": "complete", "warehouse_routine": "routine"}.get(name, "full")
+    graph = defs.resolve_asset_graph()
+    return {key.name for key in pipeline_selection(mode).resolve_checks(graph)}
+
+
+def test_the_schedules_run_in_club_time_and_target_their_jobs(defs: dg.Definitions) -> None:
+    schedules = {schedule.name: schedule for schedule in defs.schedules}
+
+    expected = {
+        "warehouse_routine_hourly": ("0 * * * *", "warehouse_routine"),
+        "warehouse_full_nightly": ("30 0 * * *", "warehouse_full"),
+        "membership_daily_schedule": ("0 2 * * *", "membership_daily"),
+        "ml_training_weekly": ("0 3 * * 0", "ml_training"),
+    }
+    assert set(expected) <= set(schedules)
+    for name, (cron, job) in expected.items():
+        schedule = schedules[name]
+        assert (schedule.cron_schedule, schedule.job_name) == (cron, job), name
+        assert schedule.execution_timezone == "Asia/Shanghai", name
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING, name
+
+
+def test_the_hourly_job_leaves_out_the_routine_skips_and_keeps_the_checks(
+    defs: dg.Definitions,
+) -> None:
+    from orchestration.checks import CHECK_NAMES
+    from orchestration.jobs import ROUTINE_SKIPS
+
+    routine = job_groups(defs, "warehouse_routine")
+    full = job_groups(defs, "warehouse_full")
+
+    assert not routine & set(ROUTINE_SKIPS)
+    assert {"raw", "staging", "intermediate", "core", "restricted", "publish"} <= routine
+    assert set(ROUTINE_SKIPS) <= full
+    assert job_groups(defs, "warehouse_pipeline") == full
+    for name in ("warehouse_routine", "warehouse_full", "warehouse_pipeline"):
+        assert CHECK_NAMES <= job_checks(defs, name), name
+
+
+def test_each_job_runs_its_mode_like_the_command_line(defs: dg.Definitions) -> None:
+    from orchestration.jobs import pipeline_run_config
+
+    routine, full = pipeline_run_config("routine"), pipeline_run_config("full")
+    as_of = pipeline_run_config("complete", date(2025, 3, 1))
+
+    assert routine["ops"]["published_warehouse"]["config"] == {"as_of": None, "mode": "routine"}
+    assert routine["ops"]["raw_operational_tables"]["config"] == {"full": False}
+    assert full["ops"]["raw_operational_tables"]["config"] == {"full": True}
+    assert full["ops"]["clubcrm_dbt"]["config"] == {"as_of": None, "full_refresh": True}
+    assert as_of["ops"]["clubcrm_dbt"]["config"]["as_of"] == "2025-03-01"
+    for name, mode in (("warehouse_routine", "routine"), ("warehouse_full", "full")):
+        assert defs.resolve_job_def(name).tags["clubcrm/mode"] == mode
+    with pytest.raises(ValueError, match="unknown pipeline mode"):
+        pipeline_run_config("hourly")
+
+
+def test_every_job_that_opens_the_warehouse_is_queued_one_at_a_time(
+    defs: dg.Definitions, tmp_path: Path
+) -> None:
+    from orchestration.instance import ensure_dagster_home
+    from orchestration.resources import WAREHOUSE_TAG
+
+    writers = set()
+    # Dagster's implicit job for materialising by hand in the UI carries no tags: its runs are
+    # held back by the warehouse resource's lock instead.
+    for job in defs.resolve_all_job_defs():
+        if job.name.startswith("__"):
+            continue
+        if any(
+            "warehouse" in node.definition.required_resource_keys
+            for node in job.nodes_in_topological_order
+        ):
+            writers.add(job.name)
+            assert WAREHOUSE_TAG in job.tags, job.name
+    assert {"warehouse_pipeline", "warehouse_routine", "warehouse_full", "load_swipes"} <= writers
+    assert WAREHOUSE_TAG not in defs.resolve_job_def("membership_daily").tags
+
+    home = ensure_dagster_home(Settings(**{**vars(get_settings()), "home": tmp_path}))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": WAREHOUSE_TAG, "limit": 1} in [dict(limit) for limit in limits]
+
+
+def test_the_hourly_schedule_waits_for_a_published_complete_build(clubcrm_home: Settings) -> None:
+    import duckdb
+
+    from clubcrm.published import publish
+    from orchestration.jobs import routine_schedule
+
+    context = dg.build_schedule_context()
+    assert isinstance(routine_schedule(context), dg.SkipReason)  # nothing published yet
+
+    build = clubcrm_home.build_warehouse_path
+    with duckdb.connect(str(build)) as connection:
+        connection.execute("create table core_stand_in as select 1 as answer")
+    publish(clubcrm_home, build, mode="routine")
+    skipped = routine_schedule(context)
+    assert isinstance(skipped, dg.SkipReason) and "no complete build" in skipped.skip_message
+
+    publish(clubcrm_home, build, mode="complete")
+    assert isinstance(routine_schedule(context), dg.RunRequest)

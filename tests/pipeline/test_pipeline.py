@@ -240,3 +240,160 @@ def test_as_of_builds_the_warehouse_as_it_was_at_the_end_of_that_day(small_club:
     assert purchases.to_dict("records") == [{"purchase_no": "P0001", "is_fully_paid": False}]
     assert scalar(small_club, "select count(*) from core.fct_swipes") == 0
     assert scalar(small_club, "select as_of::varchar from main.warehouse_info") == "2025-03-02"
+
+
+# -- one warehouse writer at a time (clubcrm.locks) ---------------------------------------------
+_HOLDER = """
+import sys, time
+from clubcrm.locks import warehouse_lock
+from clubcrm.settings import get_settings
+with warehouse_lock(get_settings()):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[1]))
+"""
+
+
+def hold_warehouse(settings: Settings, seconds: float) -> subprocess.Popen:
+    """Another process (a pipeline run, a backup) holding the warehouse for ``seconds``."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(seconds)],
+        env={**os.environ, "CLUBCRM_HOME": str(settings.home)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_pipeline_run_is_refused_at_once_while_another_writer_holds_the_warehouse(
+    clubcrm_home: Settings,
+) -> None:
+    holder = hold_warehouse(clubcrm_home, 60)
+    try:
+        started = time.monotonic()
+        result = run_pipeline(clubcrm_home)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert not result.success
+    assert result.errors and "another pipeline run, backup or restore" in result.errors[0]
+    assert elapsed < 10
+
+
+def test_a_backup_waits_for_the_writer_and_gives_up_after_its_wait(
+    clubcrm_home: Settings,
+) -> None:
+    from clubcrm.backup import BackupError, backup
+    from clubcrm.locks import warehouse_lock
+
+    with duckdb.connect(str(clubcrm_home.build_warehouse_path)) as warehouse:
+        warehouse.execute("create table built as select 1 as answer")
+    holder = hold_warehouse(clubcrm_home, 60)
+    try:
+        with pytest.raises(BackupError, match="for 1 s"):
+            backup(clubcrm_home, wait_seconds=1)
+    finally:
+        holder.kill()
+        holder.wait()
+
+    holder = hold_warehouse(clubcrm_home, 2)
+    try:
+        started = time.monotonic()
+        with warehouse_lock(clubcrm_home, wait_seconds=60):
+            waited = time.monotonic() - started
+    finally:
+        holder.wait()
+    assert waited >= 1  # it waited for the other writer instead of writing beside it
+
+
+def test_the_lock_is_re_entrant_in_its_thread_and_exclusive_across_threads(
+    clubcrm_home: Settings,
+) -> None:
+    import threading
+
+    from clubcrm.locks import WarehouseBusy, warehouse_lock
+
+    outcomes: list[str] = []
+
+    def other_writer() -> None:
+        try:
+            with warehouse_lock(clubcrm_home):
+                outcomes.append("written")
+        except WarehouseBusy:
+            outcomes.append("refused")
+
+    with warehouse_lock(clubcrm_home):
+        with warehouse_lock(clubcrm_home):  # the in-process Dagster run of `pipeline run`
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            thread.join()
+    other_writer()
+
+    assert outcomes == ["refused", "written"]
+
+
+# -- retries of transient errors ----------------------------------------------------------------
+_DUCKDB_HOLDER = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.close()
+"""
+
+
+def test_ingestion_retries_while_another_process_has_the_warehouse_file_open(
+    small_club: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from orchestration import raw_assets
+    from orchestration.resources import resources_for
+
+    monkeypatch.setattr(raw_assets, "TRANSIENT_FIRST_WAIT_SECONDS", 2)
+    small_club.build_warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    # e.g. an analyst's SQL client left open on the build file: DuckDB refuses a second writer.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _DUCKDB_HOLDER, str(small_club.build_warehouse_path), "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    try:
+        outcome = dg.materialize(
+            [raw_assets.raw_operational_tables],
+            resources=resources_for(small_club),
+            raise_on_error=False,
+        )
+    finally:
+        holder.wait()
+
+    retries = [e for e in outcome.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert outcome.success
+    assert retries  # it failed on the lock at least once, waited and succeeded
+    assert operational_row_counts(small_club.database_url)["members"] == scalar_build(
+        small_club, "select count(*) from raw.members"
+    )
+
+
+def test_only_transient_errors_are_retried() -> None:
+    from ingestion.operational import SourceTableMissing
+    from orchestration.raw_assets import is_transient
+
+    assert is_transient(duckdb.IOException('Could not set lock on file "build.duckdb"'))
+    try:
+        try:
+            raise OSError("database is locked")
+        except OSError as cause:
+            raise RuntimeError("ingestion failed") from cause
+    except RuntimeError as wrapped:
+        assert is_transient(wrapped)
+    assert not is_transient(SourceTableMissing("operational tables missing: members"))
+    assert not is_transient(ValueError("could not convert string to float"))
+
+
+def scalar_build(settings: Settings, sql: str):
+    with duckdb.connect(str(settings.build_warehouse_path), read_only=True) as connection:
+        return connection.execute(sql).fetchone()[0]
