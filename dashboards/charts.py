@@ -167,6 +167,60 @@ def kpi_row(kpis: Sequence[Kpi], locale: str, deltas: dict[str, str] | None = No
             )
 
 
+def change_text(now: object, before: object, kind: str) -> str | None:
+    """The change of a KPI versus the previous period, as a tile's delta: relative for counts
+    and money ("+12.5%"), in percentage points for rates; None when there is nothing to compare
+    (no previous value, or a previous value of zero)."""
+    if now is None or before is None or pd.isna(now) or pd.isna(before):
+        return None
+    if kind in ("percent", "points"):
+        return t("dash.change.points", value=f"{(float(now) - float(before)) * 100:+.1f}")
+    if float(before) == 0:
+        return None
+    return f"{(float(now) - float(before)) / abs(float(before)) * 100:+.1f}%"
+
+
+def kpi_row_compared(
+    kpis: Sequence[Kpi],
+    previous: dict[str, object],
+    locale: str,
+    *,
+    previous_label: str | None = None,
+    lower_is_better: frozenset[str] | set[str] = frozenset(),
+) -> None:
+    """KPI tiles with their change versus the previous period (green when better: up, or down
+    for keys in ``lower_is_better``); the help says the previous period and its value."""
+    count = len(kpis)
+    per_row = count if count <= 4 else (3 if count in (5, 6) else 4)
+    for start in range(0, count, per_row):
+        row = kpis[start : start + per_row]
+        for column, kpi in zip(st.columns(per_row), row, strict=False):
+            help_key = f"dash.kpi.help.{kpi.key}"
+            lines = [t(help_key)] if has_label(help_key, locale) else []
+            shown = format_value(kpi.value, kpi.kind, locale)
+            if kpi.kind == "money" and kpi.value is not None:
+                exact = format_money(Decimal(str(round(float(kpi.value), 2))))
+                if exact != shown:
+                    lines.append(t("dash.exact", value=exact))
+            before = previous.get(kpi.key)
+            if previous and previous_label:
+                lines.append(
+                    t(
+                        "dash.change.previous",
+                        period=previous_label,
+                        value=format_value(before, kpi.kind, locale),
+                    )
+                )
+            column.metric(
+                t(f"dash.kpi.{kpi.key}"),
+                shown,
+                delta=change_text(kpi.value, before, kpi.kind),
+                delta_color="inverse" if kpi.key in lower_is_better else "normal",
+                help="  \n".join(lines) or None,
+                border=True,
+            )
+
+
 # -- figures ---------------------------------------------------------------------------------------
 def with_labels(frame: pd.DataFrame, kinds: dict[str, str], locale: str) -> pd.DataFrame:
     """A copy of ``frame`` with the code columns in ``kinds`` replaced by their names."""

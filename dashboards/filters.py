@@ -170,3 +170,34 @@ def filter_bar(
 
 def _first(month: date | None) -> date | None:
     return None if month is None else month.replace(day=1)
+
+
+def follow_new_months(page: str, options: FilterOptions) -> None:
+    """Call before :func:`filter_bar`: a period that ran to the latest month keeps running to
+    it after a new publish adds months (one the reader ended earlier stays as chosen), and a
+    month no longer offered falls back to the first or last one."""
+    if not options.months:
+        return
+    first, latest = options.months[0], options.months[-1]
+    start, end, seen = f"{page}.month_from", f"{page}.month_to", f"{page}.latest_month"
+    chosen_end = st.session_state.get(end)
+    if chosen_end is not None and (
+        chosen_end not in options.months
+        or (chosen_end == st.session_state.get(seen) and chosen_end != latest)
+    ):
+        st.session_state[end] = latest
+    if st.session_state.get(start) is not None and st.session_state[start] not in options.months:
+        st.session_state[start] = first
+    st.session_state[seen] = latest
+
+
+def default_recent_months(page: str, options: FilterOptions, count: int) -> None:
+    """Call before :func:`filter_bar`: a page first opens on its last ``count`` months (the
+    whole range when shorter) instead of all of them; the reader's later choice stays."""
+    key, given = f"{page}.month_from", f"{page}.recent_default"
+    if len(options.months) <= count:
+        return
+    untouched = key not in st.session_state or st.session_state[key] == st.session_state.get(given)
+    if untouched and st.session_state.get(key) != options.months[-count]:
+        st.session_state[key] = options.months[-count]  # a new publish moves it on too
+    st.session_state[given] = options.months[-count]

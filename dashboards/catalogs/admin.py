@@ -131,6 +131,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "status.freshness.routine": "最近一次是日常运行：核心层已更新，报表和预测来自上一次完整运行。",
         "status.watermarks.title": "原始数据读取进度",
         "status.events.title": "各事实表的最新记录",
+        # -- a pipeline run started from the page
+        "status.launch.title": "运行数据管道",
+        "status.launch.mode": "运行范围",
+        "status.launch.mode.routine": "日常运行（仅核心层，几分钟）",
+        "status.launch.mode.complete": "完整运行（报表、分析与预测，较久）",
+        "status.launch.help.routine": "读取新增和变更的数据，更新核心层并发布；报表、分析和预测保持上一次完整运行的结果。",
+        "status.launch.help.complete": "读取新增和变更的数据，重建全部报表和分析，必要时训练模型并为全部会员评分，然后发布。",
+        "status.launch.start": "开始运行",
+        "status.launch.started": "已开始{mode}运行。",
+        "status.launch.busy": "已有一次数据管道运行正在进行，请等它结束后再开始。",
+        "status.launch.refused": "只有经理和管理员可以运行数据管道。",
+        "status.launch.running": "正在运行：{step}（第 {index}/{total} 步）",
+        "status.launch.starting": "正在启动（加载数据管道定义）…",
+        "status.launch.by": "{mode}运行，由 {user} 于 {when} 开始，已用时 {elapsed}。运行日志：{log}",
+        "status.launch.dbt_models": "已生成 {done}/{total} 个表",
+        "status.launch.succeeded": "从本页开始的{mode}运行已成功完成并发布。",
+        "status.launch.failed": "从本页开始的{mode}运行失败，报表仍显示上一次成功发布的数据。",
+        "status.launch.no_summary": "运行没有输出结果就结束了（可能被中止）。日志最后几行：",
+        "status.launch.log": "运行日志：{log}",
+        "status.step.operational": "读取业务数据",
+        "status.step.swipes": "读取刷卡记录",
+        "status.step.dbt": "生成数据仓库（dbt）",
+        "status.step.train": "训练预测模型",
+        "status.step.prediction": "会员评分",
+        "status.step.publish": "发布",
         "field.username": "用户名",
         "field.display_name": "姓名",
         "field.password": "密码",
@@ -296,6 +321,44 @@ STRINGS: dict[str, dict[str, str]] = {
         ),
         "status.watermarks.title": "Raw data read up to",
         "status.events.title": "Newest record per fact table",
+        # -- a pipeline run started from the page
+        "status.launch.title": "Run the pipeline",
+        "status.launch.mode": "Scope",
+        "status.launch.mode.routine": "Routine (core layer only, minutes)",
+        "status.launch.mode.complete": "Complete (reports, analysis and predictions, longer)",
+        "status.launch.help.routine": (
+            "Reads new and changed data, refreshes the core layer and publishes; reports, "
+            "analysis and predictions stay as the last complete run built them."
+        ),
+        "status.launch.help.complete": (
+            "Reads new and changed data, rebuilds every report and analysis, trains models if "
+            "needed, scores every member, then publishes."
+        ),
+        "status.launch.start": "Start run",
+        "status.launch.started": "The {mode} run has started.",
+        "status.launch.busy": "A pipeline run is already going on; start another when it has ended.",
+        "status.launch.refused": "Only managers and admins may run the pipeline.",
+        "status.launch.running": "Running: {step} (step {index} of {total})",
+        "status.launch.starting": "Starting (loading the pipeline's definitions)…",
+        "status.launch.by": (
+            "{mode} run started by {user} at {when}, running for {elapsed}. Log: {log}"
+        ),
+        "status.launch.dbt_models": "{done} of {total} tables built",
+        "status.launch.succeeded": "The {mode} run started here succeeded and published.",
+        "status.launch.failed": (
+            "The {mode} run started here failed; the reports still show the last published data."
+        ),
+        "status.launch.no_summary": (
+            "The run ended without printing a result (it may have been stopped). Last lines of "
+            "its log:"
+        ),
+        "status.launch.log": "Log: {log}",
+        "status.step.operational": "Reading the operational data",
+        "status.step.swipes": "Reading card swipes",
+        "status.step.dbt": "Building the warehouse (dbt)",
+        "status.step.train": "Training the prediction models",
+        "status.step.prediction": "Scoring members",
+        "status.step.publish": "Publishing",
         "field.username": "Username",
         "field.display_name": "Name",
         "field.password": "Password",

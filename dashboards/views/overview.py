@@ -1,142 +1,208 @@
-"""Overview dashboard: headline KPIs, joins per month by tier, members by region."""
+"""Overview (the manager's landing dashboard): headline KPIs with their change versus the
+previous period, and monthly trends of members, activity, revenue, points, complaints and care.
+
+Every number obeys the filter bar (period, region, tier, channel): region, tier and channel
+choose members (their current region and tier, the channel they joined through), the period the
+months (``dashboards.data.overview`` has the definitions). Every signed-in role may open it.
+"""
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from clubcrm.published import NoPublishedWarehouse
-from clubcrm.settings import Settings, get_settings
-from dashboards.auth import require_page
-from dashboards.charts import ensure_catalog
-from dashboards.data.overview import OverviewData, load_published_overview, published_version
-from dashboards.i18n import (
-    current_locale,
-    dictionary_label,
-    format_date,
-    format_datetime,
-    format_int,
-    format_money,
-    t,
+from dashboards.charts import (
+    data_table,
+    format_month,
+    kpi_row_compared,
+    no_data,
+    show,
+    style,
 )
+from dashboards.data import overview as data
+from dashboards.filters import (
+    default_recent_months,
+    filter_bar,
+    follow_new_months,
+    load,
+    publication_caption,
+    start_page,
+)
+from dashboards.i18n import t
 
+PAGE = "overview"
+#: The page opens on the last year, compared with the year before.
+RECENT_MONTHS = 12
+#: chart -> the section of the warehouse it reads
+CHARTS = {
+    "new_members": "members",
+    "active_in_month": "activity",
+    "revenue": "revenue",
+    "points": "points",
+    "complaints": "complaints",
+    "care": "care",
+}
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _overview(published_file: str, _settings: Settings) -> OverviewData:  # noqa: ARG001
-    """Cached per published file: a new publish (a new file) shows at once."""
-    return load_published_overview(_settings)
-
-
-def _kpis(data: OverviewData) -> None:
-    kpis = data.kpis
-    tiles = [
-        ("kpi.total_members", format_int(kpis.total_members), "kpi.help.total_members"),
-        ("kpi.active_members", format_int(kpis.active_members), None),
-        ("kpi.purchases", format_int(kpis.purchases), None),
-        ("kpi.revenue", format_money(kpis.revenue), "kpi.help.revenue"),
-        (
-            "kpi.points_outstanding",
-            format_int(kpis.points_outstanding),
-            "kpi.help.points_outstanding",
-        ),
-        ("kpi.open_complaints", format_int(kpis.open_complaints), "kpi.help.open_complaints"),
-    ]
-    for row in (tiles[:3], tiles[3:]):
-        for column, (label, value, help_key) in zip(st.columns(3), row, strict=True):
-            column.metric(t(label), value, help=t(help_key) if help_key else None, border=True)
-
-
-def _with_labels(frame: pd.DataFrame, locale: str) -> pd.DataFrame:
-    """Tier and region codes replaced by their names in ``locale``."""
-    labelled = frame.copy()
-    labelled["tier"] = [dictionary_label("tier", code, locale) for code in labelled["tier"]]
-    if "region" in labelled:
-        name_column = "region_name_en" if locale == "en_US" else "region_name_zh"
-        names = labelled[name_column] if name_column in labelled else [None] * len(labelled)
-        labelled["region"] = [
-            name if isinstance(name, str) and name else _region_label(code, locale)
-            for code, name in zip(labelled["region"], names, strict=True)
-        ]
-    return labelled
-
-
-def _region_label(code: str | None, locale: str) -> str:
-    if code in (None, "", "unknown"):
-        return t("chart.unknown_region")
-    return dictionary_label("region", code, locale)
-
-
-def _joins_chart(data: OverviewData, locale: str) -> None:
-    st.subheader(t("chart.joins_by_month"))
-    if data.joins_by_month.empty:
-        st.caption(t("chart.no_data"))
-        return
-    figure = px.bar(
-        _with_labels(data.joins_by_month, locale),
-        x="join_month",
-        y="members",
-        color="tier",
-        labels={
-            "join_month": t("chart.month"),
-            "members": t("chart.members"),
-            "tier": t("chart.tier"),
-        },
-    )
-    figure.update_layout(barmode="stack", legend_title_text=t("chart.tier"), margin={"t": 10})
-    figure.update_xaxes(tickformat="%Y-%m")
-    figure.update_yaxes(tickformat=",d")
-    st.plotly_chart(figure, key="joins_by_month")
-
-
-def _region_chart(data: OverviewData, locale: str) -> None:
-    st.subheader(t("chart.by_region"))
-    if data.by_region.empty:
-        st.caption(t("chart.no_data"))
-        return
-    frame = _with_labels(data.by_region, locale)
-    figure = px.bar(
-        frame,
-        x="members",
-        y="region",
-        color="tier",
-        orientation="h",
-        labels={
-            "members": t("chart.members"),
-            "region": t("chart.region"),
-            "tier": t("chart.tier"),
-        },
-        category_orders={"region": list(dict.fromkeys(frame["region"]))},
-    )
-    figure.update_layout(barmode="stack", legend_title_text=t("chart.tier"), margin={"t": 10})
-    figure.update_xaxes(tickformat=",d")
-    st.plotly_chart(figure, key="members_by_region")
-
-
-require_page("overview")
-# The dashboards' menu labels, should the catalogue list not load them yet (the default page).
-ensure_catalog()
-settings = get_settings()
-locale = current_locale()
+actor, settings, locale = start_page(PAGE)
 st.title(t("overview.title"))
-try:
-    overview = _overview(published_version(settings), settings)
-except NoPublishedWarehouse:
-    st.info(t("overview.no_warehouse"), icon=":material/info:")
-    st.stop()
-except duckdb.Error as exc:
-    st.error(t("overview.load_failed", error=exc), icon=":material/error:")
-    st.stop()
+options = load(settings, data.options)
+publication_caption(*load(settings, data.publication))
+follow_new_months(PAGE, options)
+default_recent_months(PAGE, options, RECENT_MONTHS)
+filters = filter_bar(
+    PAGE,
+    options,
+    locale,
+    channel_kind="application_channel",
+    channel_label="dash.filter.application_channel",
+)
+numbers = load(settings, data.load, filters, options.months)
+previous = numbers.previous_period
+previous_label = (
+    f"{format_month(previous.first, locale)} – {format_month(previous.last, locale)}"
+    if previous
+    else None
+)
+kpi_row_compared(
+    numbers.kpis,
+    numbers.previous,
+    locale,
+    previous_label=previous_label,
+    lower_is_better={"open_complaints_end"},
+)
+st.caption(
+    t("dash.overview.compared", period=previous_label)
+    if previous_label
+    else t("dash.overview.no_previous")
+)
+frame = numbers.by_month
+months = pd.to_datetime(frame["month"]) if not frame.empty else pd.Series(dtype="datetime64[ns]")
 
-if overview.published_at is not None:
-    caption = t("overview.published_at", when=format_datetime(overview.published_at))
-    if overview.as_of is not None:
-        caption += " · " + t("overview.as_of", day=format_date(overview.as_of))
-    st.caption(caption)
-_kpis(overview)
-left, right = st.columns([3, 2])
+
+def _unavailable(chart: str) -> bool:
+    """Says so when the warehouse lacks the chart's data (or the period has no month)."""
+    if CHARTS[chart] in numbers.missing:
+        st.caption(t("dash.overview.not_built"))
+        return True
+    if frame.empty or frame[_first_column(chart)].isna().all():
+        no_data()
+        return True
+    return False
+
+
+def _first_column(chart: str) -> str:
+    return {
+        "new_members": "new_members",
+        "active_in_month": "active_in_month",
+        "revenue": "revenue",
+        "points": "points_issued",
+        "complaints": "complaints_received",
+        "care": "care_contacts",
+    }[chart]
+
+
+def _bars(column: str, name: str, color: str | None = None) -> go.Bar:
+    return go.Bar(x=months, y=frame[column], name=name, marker_color=color)
+
+
+def _line(column: str, name: str, color: str | None = None, **extra) -> go.Scatter:
+    return go.Scatter(
+        x=months, y=frame[column], name=name, mode="lines+markers", line_color=color, **extra
+    )
+
+
+def _chart(chart: str, traces: list, *, y: str, legend: bool = False, **layout) -> None:
+    figure = go.Figure(traces)
+    figure.update_layout(showlegend=legend, **layout)
+    if legend:
+        figure.update_layout(legend={"orientation": "h", "y": -0.2})
+    show(style(figure, locale, x="month", y=y, height=320), f"{PAGE}.{chart}")
+
+
+left, right = st.columns(2)
 with left:
-    _joins_chart(overview, locale)
+    st.subheader(t("dash.overview.new_members"))
+    if not _unavailable("new_members"):
+        _chart(
+            "new_members",
+            [
+                _bars("new_members", t("dash.col.new_members")),
+                _line("total_members", t("dash.col.total_members"), "#888", yaxis="y2"),
+            ],
+            y="int",
+            legend=True,
+            yaxis2={"overlaying": "y", "side": "right", "tickformat": ",d", "showgrid": False},
+        )
 with right:
-    _region_chart(overview, locale)
+    st.subheader(t("dash.overview.active_members"))
+    if not _unavailable("active_in_month"):
+        _chart(
+            "active_in_month",
+            [_line("active_in_month", t("dash.col.active_members"))],
+            y="int",
+        )
+
+left, right = st.columns(2)
+with left:
+    st.subheader(t("dash.overview.revenue"))
+    if not _unavailable("revenue"):
+        _chart("revenue", [_bars("revenue", t("dash.col.revenue"))], y="money")
+with right:
+    st.subheader(t("dash.overview.points"))
+    if not _unavailable("points"):
+        _chart(
+            "points",
+            [
+                _bars("points_issued", t("dash.col.points_issued")),
+                _bars("points_redeemed", t("dash.col.points_redeemed")),
+            ],
+            y="int",
+            legend=True,
+            barmode="group",
+        )
+
+left, right = st.columns(2)
+with left:
+    st.subheader(t("dash.overview.complaints"))
+    if not _unavailable("complaints"):
+        _chart(
+            "complaints",
+            [
+                _bars("complaints_received", t("dash.col.complaints_received")),
+                _line("complaints_open", t("dash.col.complaints_open"), "#d62728"),
+            ],
+            y="int",
+            legend=True,
+        )
+with right:
+    st.subheader(t("dash.overview.care"))
+    if not _unavailable("care"):
+        _chart(
+            "care",
+            [_line("care_response_rate", t("dash.col.care_response_rate"), connectgaps=False)],
+            y="percent",
+        )
+
+data_table(
+    frame.dropna(axis="columns", how="all"),
+    [
+        ("month", "month"),
+        ("new_members", "int"),
+        ("total_members", "int"),
+        ("active_in_month", "int"),
+        ("revenue", "money"),
+        ("purchases", "int"),
+        ("points_issued", "int"),
+        ("points_redeemed", "int"),
+        ("complaints_received", "int"),
+        ("complaints_open", "int"),
+        ("care_contacts", "int"),
+        ("care_responded", "int"),
+        ("care_response_rate", "percent"),
+    ],
+    key=f"{PAGE}.by_month",
+    locale=locale,
+    file_stem="overview_by_month",
+    title=t("dash.overview.table"),
+)

@@ -3,11 +3,16 @@
 Managers and admins. The last runs come from the Dagster instance of the data folder, the
 failed checks and steps from the newest run's events, the freshness from the published
 warehouse (``dashboards.data.status``). Before the first run the page says so.
+
+A manager or admin can start a run here (routine or complete): it runs as a detached
+``clubcrm pipeline run`` process, so it goes on whatever the browser does; a progress bar
+follows the steps of its Dagster run (refreshed every few seconds by a fragment), then the page
+shows how it ended with the run's summary lines.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -15,8 +20,26 @@ import streamlit as st
 from clubcrm.settings import get_settings
 from dashboards.auth import require_page
 from dashboards.data import status
-from dashboards.i18n import format_date, format_datetime, format_int, t
+from dashboards.i18n import (
+    current_locale,
+    format_date,
+    format_datetime,
+    format_int,
+    t,
+    translate,
+)
 
+#: How often the progress of a run started here is refreshed.
+PROGRESS_SECONDS = 2
+#: Step key fragments (orchestration's ops) -> the step's name in the catalogue.
+STEP_LABELS = (
+    ("operational", "status.step.operational"),
+    ("swipes", "status.step.swipes"),
+    ("dbt", "status.step.dbt"),
+    ("train", "status.step.train"),
+    ("prediction", "status.step.prediction"),
+    ("publish", "status.step.publish"),
+)
 STATUS_LABELS = ("SUCCESS", "FAILURE", "STARTED", "CANCELED", "QUEUED", "STARTING", "CANCELING")
 
 
@@ -143,9 +166,117 @@ def _freshness_section(fresh: status.Freshness | None) -> None:
         )
 
 
+def _step_name(key: str) -> str:
+    return next((t(label) for fragment, label in STEP_LABELS if fragment in key), key)
+
+
+def _mode_name(mode: str) -> str:
+    return t(f"status.mode.{mode}")
+
+
+def _show_progress(progress: status.RunProgress) -> None:
+    launched = progress.launched
+    elapsed = (datetime.now(UTC) - launched.started_at).total_seconds()
+    if progress.current_step:
+        text = t(
+            "status.launch.running",
+            step=_step_name(progress.current_step),
+            index=min(progress.steps_done + 1, progress.steps_total or 1),
+            total=progress.steps_total or 1,
+        )
+        if progress.step_assets_total > 1:
+            text += " · " + t(
+                "status.launch.dbt_models",
+                done=format_int(progress.step_assets_done),
+                total=format_int(progress.step_assets_total),
+            )
+    else:
+        text = t("status.launch.starting")
+    st.progress(progress.fraction, text=text)
+    st.caption(
+        t(
+            "status.launch.by",
+            mode=_mode_name(launched.mode),
+            user=launched.started_by,
+            when=format_datetime(launched.started_at),
+            elapsed=_duration(max(elapsed, 0)),
+            log=launched.log_path,
+        )
+    )
+
+
+def _show_outcome(progress: status.RunProgress) -> None:
+    mode = _mode_name(progress.launched.mode)
+    if progress.succeeded:
+        st.success(t("status.launch.succeeded", mode=mode), icon=":material/check_circle:")
+    else:
+        st.error(t("status.launch.failed", mode=mode), icon=":material/error:")
+    if progress.summary:
+        st.code("\n".join(progress.summary), language=None)
+    else:
+        st.caption(t("status.launch.no_summary"))
+        st.code("\n".join(progress.log_tail) or "–", language=None)
+    st.caption(t("status.launch.log", log=progress.launched.log_path))
+
+
+def _progress_panel() -> None:
+    """The run started here: its progress while it runs; how it ended once it has."""
+    progress = status.run_progress(get_settings())
+    if progress is None:
+        return
+    if progress.running:
+        st.session_state["status.watching"] = progress.launched.pid
+        _show_progress(progress)
+        return
+    if st.session_state.pop("status.watching", None) == progress.launched.pid:
+        # It ended while this page watched: refresh the run list and freshness too.
+        _runs.clear()
+        _failures.clear()
+        _freshness.clear()
+        st.rerun(scope="app")
+    _show_outcome(progress)
+
+
+def _launch_section(actor) -> None:
+    settings = get_settings()
+    st.subheader(t("status.launch.title"))
+    launched = status.launched_run(settings)
+    running = launched is not None and status.process_alive(launched.pid)
+    locale = current_locale()
+    mode = st.radio(
+        t("status.launch.mode"),
+        status.LAUNCH_MODES,
+        # the locale fixed here, not read when called (Streamlit may format outside the run)
+        format_func=lambda code: translate(f"status.launch.mode.{code}", locale),
+        horizontal=True,
+        key="status.launch_mode",
+        disabled=running,
+    )
+    st.caption(t(f"status.launch.help.{mode}"))
+    if st.button(
+        t("status.launch.start"),
+        key="status.launch_start",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=running,
+    ):
+        try:
+            status.start_pipeline_run(settings, actor, mode)
+        except status.PipelineAlreadyRunning:
+            st.warning(t("status.launch.busy"), icon=":material/hourglass_top:")
+        except PermissionError:
+            st.error(t("status.launch.refused"), icon=":material/block:")
+        else:
+            st.toast(t("status.launch.started", mode=_mode_name(mode)))
+            st.rerun()
+    # Refreshed on a timer only while a run goes on (a finished one needs no polling).
+    st.fragment(run_every=PROGRESS_SECONDS if running else None)(_progress_panel)()
+
+
 actor = require_page("status")
 st.title(t("status.title"))
 st.caption(t("status.help"))
+_launch_section(actor)
 home = str(get_settings().home)
 runs = _runs(home)
 fresh = _freshness(home)

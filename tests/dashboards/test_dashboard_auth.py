@@ -100,7 +100,7 @@ def test_the_right_password_opens_the_overview_with_the_user_in_the_sidebar(
     assert not app.exception
     assert not app.error
     assert app.title[0].value == "会员总览"
-    assert len(app.metric) == 6
+    assert len(app.metric) == 8
     assert [md.value for md in app.sidebar.markdown] == ["当前用户：**Clerk (clerk)**"]
     assert [caption.value for caption in app.sidebar.caption] == ["角色：业务员"]
     assert [button.label for button in app.sidebar.button] == ["退出登录"]

@@ -1,15 +1,25 @@
 """The Status page: pipeline runs and failures from a real Dagster instance in the data folder,
 freshness from the published warehouse (dashboards.data.status), and the page (AppTest) in
-both languages."""
+both languages; a pipeline run started from the page (who may, one at a time, its progress by
+step and how it ended), with a stand-in command and once for real."""
 
 from __future__ import annotations
+
+import fcntl
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
 from smallclub import open_page
 
-from clubcrm.settings import Settings
+from clubcrm.settings import Settings, get_settings
 from dashboards.data import status
+from operational.services.common import Actor
 
 
 @dg.asset(name="fct_purchases", key_prefix="core")
@@ -133,3 +143,233 @@ def test_staff_and_analysts_are_refused(small_club: Settings) -> None:
     for role in ("staff", "analyst"):
         page = open_page("status", role=role, locale="en_US")
         assert "may not open this page" in page.error[0].value
+
+
+# -- a pipeline run started from the page ----------------------------------------------------------
+#: Stands in for ``clubcrm pipeline run``: a real Dagster run in the data folder's instance with
+#: the pipeline's first steps, the second waiting for a file, then the summary the CLI prints.
+FAKE_PIPELINE = """
+import sys, time
+from pathlib import Path
+import dagster as dg
+
+release, outcome = Path(sys.argv[1]), sys.argv[2]
+
+@dg.asset(name="raw_operational_tables")
+def ingest() -> int:
+    return 1
+
+@dg.asset(name="clubcrm_dbt", deps=[ingest])
+def build() -> int:
+    deadline = time.monotonic() + 120
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return 2
+
+@dg.asset(name="published_warehouse", deps=[build])
+def publish() -> int:
+    return 3
+
+with dg.DagsterInstance.get() as instance:
+    dg.materialize([ingest, build, publish], instance=instance,
+                   tags={"clubcrm/command": "pipeline run", "clubcrm/mode": "routine"})
+print("routine run: changed rows ingested, core layer refreshed")
+if outcome == "ok":
+    print("published: /data/warehouse/published/warehouse-1.duckdb")
+    print("finished in 3.2 s")
+else:
+    print("error: clubcrm_dbt: a model failed")
+    print("not published: readers keep the previously published warehouse")
+    print("failed in 3.2 s")
+    print("Error: pipeline run failed; the published warehouse is unchanged", file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+class FakeLauncher:
+    """Replaces ``status.spawn``: records the command, runs FAKE_PIPELINE detached instead."""
+
+    def __init__(self, folder: Path, outcome: str = "ok") -> None:
+        self.script = folder / "fake_pipeline.py"
+        self.script.write_text(FAKE_PIPELINE, encoding="utf-8")
+        self.release = folder / "release"
+        self.outcome = outcome
+        self.commands: list[list[str]] = []
+        self.processes: list[subprocess.Popen] = []
+
+    def __call__(self, command: list[str], log_path: Path, env: dict[str, str]) -> int:
+        self.commands.append(command)
+        home = Path(env["CLUBCRM_HOME"]) / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, str(self.script), str(self.release), self.outcome],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**env, "DAGSTER_HOME": str(home)},
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        return process.pid
+
+    def finish(self) -> None:
+        self.release.touch()
+        for process in self.processes:
+            process.wait(timeout=120)
+
+
+@pytest.fixture
+def launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLauncher]:
+    fake = FakeLauncher(tmp_path)
+    monkeypatch.setattr(status, "spawn", fake)
+    yield fake
+    fake.release.touch()
+    for process in fake.processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _wait_for(condition, seconds: float = 90.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting")
+
+
+def _start(page):
+    (button,) = [b for b in page.button if b.key == "status.launch_start"]
+    button.click()
+    return page.run()
+
+
+def test_staff_cannot_start_a_run(small_club: Settings, launcher: FakeLauncher) -> None:
+    page = open_page("status", role="staff", locale="en_US")
+    assert "may not open this page" in page.error[0].value
+    assert not [b for b in page.button if b.key == "status.launch_start"]
+    for role in ("staff", "reviewer", "analyst"):
+        with pytest.raises(PermissionError):
+            status.start_pipeline_run(small_club, Actor(role, role), "routine")
+    assert launcher.commands == []
+    assert status.launched_run(small_club) is None
+
+
+def test_a_manager_starts_a_run_and_follows_its_steps_to_the_end(
+    small_warehouse: Settings, launcher: FakeLauncher
+) -> None:
+    page = open_page("status", role="manager", locale="en_US")
+    assert not page.exception
+    assert page.radio(key="status.launch_mode").value == "routine"
+    page = _start(page)
+    assert not page.exception
+    (command,) = launcher.commands
+    assert command[1:] == ["-m", "clubcrm.cli", "pipeline", "run", "--routine"]
+    launched = status.launched_run(small_warehouse)
+    assert launched is not None and launched.started_by == "manager"
+    assert launched.log_path.parent == small_warehouse.home / "log"
+    # the button waits while the run goes on
+    assert [b for b in page.button if b.key == "status.launch_start"][0].disabled
+
+    # the first step has finished, the second (dbt) runs until released
+    _wait_for(lambda: status.run_progress(small_warehouse).current_step == "clubcrm_dbt")
+    progress = status.run_progress(small_warehouse)
+    assert progress.running and (progress.steps_done, progress.steps_total) == (1, 3)
+    assert 0.3 < progress.fraction < 0.7
+    page.run()
+    (bar,) = page.get("progress")
+    assert bar.proto.text == "Running: Building the warehouse (dbt) (step 2 of 3)"
+    assert "Routine (core only) run started by manager" in page.caption[2].value
+
+    launcher.finish()
+    page.run()
+    assert not page.exception
+    assert not page.get("progress")
+    assert (
+        page.success[0].value == "The Routine (core only) run started here succeeded and published."
+    )
+    summary = page.code[0].value.splitlines()
+    assert summary[0].startswith("routine run:") and summary[-1] == "finished in 3.2 s"
+    # the run list shows the new run (the page refreshed it when the run ended)
+    assert list(page.dataframe[0].value["Result"])[0] == "Success"
+    assert not [b for b in page.button if b.key == "status.launch_start"][0].disabled
+
+
+def test_a_failed_run_shows_its_errors_in_chinese(
+    small_club: Settings, launcher: FakeLauncher
+) -> None:
+    launcher.outcome = "failed"
+    launcher.release.touch()
+    page = open_page("status", role="admin")
+    page.radio(key="status.launch_mode").set_value("complete")
+    page = _start(page)
+    assert launcher.commands[0][-2:] == ["pipeline", "run"]  # a complete run: no --routine
+    launcher.finish()
+    page.run()
+    assert page.error[0].value.startswith("从本页开始的完整运行失败")
+    assert "error: clubcrm_dbt: a model failed" in page.code[0].value
+
+
+def test_a_second_start_is_refused_while_the_first_runs(
+    small_club: Settings, launcher: FakeLauncher
+) -> None:
+    first = open_page("status", role="manager", locale="en_US")
+    second = open_page("status", role="admin", locale="en_US")  # opened before the start
+    first = _start(first)
+    assert len(launcher.commands) == 1
+    second = _start(second)  # a click on the button still shown enabled
+    assert not second.exception
+    assert len(launcher.commands) == 1  # no second run: the page follows the first one
+    assert second.get("progress")
+    assert [b for b in second.button if b.key == "status.launch_start"][0].disabled
+    with pytest.raises(status.PipelineAlreadyRunning):
+        status.start_pipeline_run(small_club, Actor("admin", "admin"), "complete")
+    launcher.finish()
+    status.start_pipeline_run(small_club, Actor("admin", "admin"), "routine")  # now it may
+    assert len(launcher.commands) == 2
+
+
+def test_a_run_from_the_command_line_holding_the_lock_also_refuses_a_start(
+    small_club: Settings, launcher: FakeLauncher
+) -> None:
+    lock = small_club.warehouse_dir / ".pipeline.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        page = _start(open_page("status", role="manager", locale="en_US"))
+        assert page.warning[0].value.startswith("A pipeline run is already going on")
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    assert launcher.commands == []
+
+
+@pytest.mark.e2e
+def test_a_real_routine_run_started_from_the_page(
+    demo_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of the demo data folder (built by a complete run): a routine run, for real."""
+    home = tmp_path / "home"
+    shutil.copytree(demo_env.home, home, ignore=shutil.ignore_patterns("*.lock", "log"))
+    monkeypatch.setenv("CLUBCRM_HOME", str(home))
+    settings = get_settings()
+    page = _start(open_page("status", role="manager", locale="en_US"))
+    assert not page.exception
+    seen_steps: set[str] = set()
+
+    def ended() -> bool:
+        progress = status.run_progress(settings)
+        if progress.current_step:
+            seen_steps.add(progress.current_step)
+        return not progress.running
+
+    _wait_for(ended, seconds=600)
+    page.run()
+    progress = status.run_progress(settings)
+    assert progress.succeeded, "\n".join(progress.log_tail)
+    assert progress.summary[0].startswith("routine run:")
+    assert progress.summary[-1].startswith("finished in")
+    assert any("dbt" in step for step in seen_steps)
+    assert page.success[0].value.startswith("The Routine (core only) run started here succeeded")
+    assert status.last_runs(settings)[0].mode == "routine"
