@@ -20,8 +20,9 @@ from dashboards.data.filtering import (
     FilterOptions,
     Filters,
     Kpi,
-    local_month,
+    local_day,
     member_options,
+    month_of_day,
     query,
     ratio,
     where,
@@ -127,15 +128,21 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters) -> CareData:
         Kpi("care_effect", value("difference"), "points"),
     ]
     effect_interval = (value("ci_lower"), value("ci_upper"))
+    # By club-local day first (integer arithmetic per contact), then the few days by month.
     by_month = query(
         con,
         f"""
-        select {local_month("contacts.contacted_at")} as contact_month,
-               case when contacts.is_control then 'control' else 'treated' end as arm,
-               count(*) as contacts,
-               count(*) filter (where contacts.has_responded) as responded,
-               count(*) filter (where contacts.has_responded) / count(*) as response_rate
-        {base} group by all order by contact_month, arm
+        with daily as (
+            select {local_day("contacts.contacted_at")} as local_day,
+                   case when contacts.is_control then 'control' else 'treated' end as arm,
+                   count(*) as contacts,
+                   count(*) filter (where contacts.has_responded) as responded
+            {base} group by all
+        )
+        select {month_of_day("local_day")} as contact_month, arm,
+               sum(contacts)::bigint as contacts, sum(responded)::bigint as responded,
+               sum(responded) / sum(contacts) as response_rate
+        from daily group by all order by contact_month, arm
         """,
         params,
     )

@@ -27,6 +27,8 @@ from clubcrm.settings import Settings
 
 #: The club's local time is UTC+8 all year (analysts.md, "Times").
 CLUB_UTC_OFFSET = timedelta(hours=8)
+#: Microseconds in a day.
+DAY_US = 86_400_000_000
 #: Region, tier or channel not on file, as the marts spell it.
 UNKNOWN = "unknown"
 
@@ -70,6 +72,20 @@ def next_month(month: date) -> date:
 def local_month(column: str) -> str:
     """SQL: the first day of the club-local month of a naive-UTC timestamp column."""
     return f"cast(date_trunc('month', {column} + interval 8 hour) as date)"
+
+
+def local_day(column: str) -> str:
+    """SQL: the club-local day of a naive-UTC timestamp column as a day number (days since
+    1970-01-01). Integer arithmetic: grouping a large fact by it, then the few days by
+    :func:`month_of_day`, is several times faster than :func:`local_month` on every row."""
+    return (
+        f"((epoch_us({column}) + {int(CLUB_UTC_OFFSET.total_seconds()) * 1_000_000}) // {DAY_US})"
+    )
+
+
+def month_of_day(column: str) -> str:
+    """SQL: the first day of the month of a :func:`local_day` day number."""
+    return f"cast(date_trunc('month', date '1970-01-01' + cast({column} as integer)) as date)"
 
 
 def where(filters: Filters, columns: Columns) -> tuple[str, list[Any]]:

@@ -19,8 +19,10 @@ from dashboards.data.filtering import (
     FilterOptions,
     Filters,
     Kpi,
+    local_day,
     local_month,
     member_options,
+    month_of_day,
     query,
     ratio,
     scalar,
@@ -75,25 +77,31 @@ def yuan_per_point(con: duckdb.DuckDBPyConnection) -> float:
 
 def load(con: duckdb.DuckDBPyConnection, filters: Filters) -> PointsData:
     member_condition, member_params = where(filters, MEMBER_COLUMNS)
-    # One pass over the ledger: posted points by club-local month and event (a small frame);
-    # the months, the events and the running balance are all derived from it.
+    # One pass over the ledger: posted points by club-local day, event and sign, summed up to
+    # months (a small frame; a day number is integer arithmetic, several times cheaper per
+    # entry than a month of a timestamp); the months, the events and the running balance are
+    # all derived from it.
     cells = query(
         con,
         f"""
-        select {local_month("entries.posted_at")} as points_month, entries.event_type,
-               sum(case when entries.points > 0 and entries.event_type <> 'reversal'
-                        then entries.points else 0 end)::bigint as issued,
-               sum(case when entries.event_type = 'redemption'
-                        then -entries.points else 0 end)::bigint as redeemed,
-               sum(case when entries.event_type = 'expiry'
-                        then -entries.points else 0 end)::bigint as expired,
-               sum(case when entries.points > 0 then entries.points else 0 end)::bigint
-                   as credited,
-               sum(case when entries.points < 0 then -entries.points else 0 end)::bigint
-                   as spent,
-               sum(entries.points)::bigint as net_change
-        from {_source(filters)}
-        where entries.status = 'posted' and {member_condition}
+        with daily as (
+            select {local_day("entries.posted_at")} as local_day, entries.event_type,
+                   entries.points > 0 as credit, sum(entries.points) as points
+            from {_source(filters)}
+            where entries.status = 'posted' and {member_condition}
+            group by all
+        )
+        select {month_of_day("local_day")} as points_month, event_type,
+               coalesce(sum(points) filter (where credit and event_type <> 'reversal'), 0)::bigint
+                   as issued,
+               coalesce(-sum(points) filter (where event_type = 'redemption'), 0)::bigint
+                   as redeemed,
+               coalesce(-sum(points) filter (where event_type = 'expiry'), 0)::bigint
+                   as expired,
+               coalesce(sum(points) filter (where credit), 0)::bigint as credited,
+               coalesce(-sum(points) filter (where not credit), 0)::bigint as spent,
+               sum(points)::bigint as net_change
+        from daily
         group by all
         """,
         member_params,
@@ -160,9 +168,9 @@ def _outstanding_by_tier(
     """Points outstanding at the period's end by tier. When the period runs to the last posting,
     that is the members' current balances (``dim_members.points_balance`` is the sum of their
     posted entries), read from one row per member instead of the whole ledger."""
-    last = scalar(
+    last = scalar(  # the month of the last posting (the month of a maximum is the maximum)
         con,
-        f"select max({local_month('posted_at')}) from core.fct_point_entries "
+        f"select {local_month('max(posted_at)')} from core.fct_point_entries "
         "where status = 'posted'",
     )
     if filters.month_to is None or last is None or filters.month_to >= last:

@@ -126,6 +126,14 @@ def load(
     )
 
 
+def load_lists(
+    con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], filters: Filters, top: int = 200
+) -> dict[str, PredictionList]:
+    """:func:`load` of each of ``tables`` on one connection (the page shows them all at once;
+    opening the warehouse costs about as much as one of these queries)."""
+    return {table: load(con, table, filters, top) for table in tables}
+
+
 def reasons_text(value: object) -> str:
     """The top reasons as one line, whatever their stored shape (list, JSON text, struct)."""
     if value is None:

@@ -24,7 +24,9 @@ from dashboards.data.filtering import (
     Filters,
     Kpi,
     distinct_codes,
+    local_day,
     local_month,
+    month_of_day,
     month_range,
     query,
     ratio,
@@ -65,8 +67,8 @@ class PurchasesData:
 
 
 def options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
-    first, last = con.execute(
-        f"select min({local_month('purchased_at')}), max({local_month('purchased_at')}) "
+    first, last = con.execute(  # the month of a minimum is the minimum month (and so on)
+        f"select {local_month('min(purchased_at)')}, {local_month('max(purchased_at)')} "
         "from core.fct_purchases"
     ).fetchone()
     return FilterOptions(
@@ -107,13 +109,7 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters) -> PurchasesData:
 
     return PurchasesData(
         kpis=kpis,
-        by_month=grouped(
-            f"{local_month('purchases.purchased_at')} as purchase_month, "
-            "coalesce(purchases.channel, 'unknown') as channel, count(*) as purchases, "
-            "sum(purchases.amount) as amount, sum(purchases.paid_amount) as paid_amount",
-            "all",
-            "purchase_month, channel",
-        ),
+        by_month=_by_month(con, base, params),
         by_product=grouped(
             "coalesce(purchases.product, 'unknown') as product, count(*) as purchases, "
             "coalesce(sum(purchases.quantity), 0) as quantity, sum(purchases.amount) as amount",
@@ -134,6 +130,27 @@ def load(con: duckdb.DuckDBPyConnection, filters: Filters) -> PurchasesData:
             "amount desc, salesperson",
         ),
         revenue_per_member=revenue_per_member_change(con, filters),
+    )
+
+
+def _by_month(con: duckdb.DuckDBPyConnection, base: str, params: list) -> pd.DataFrame:
+    """Purchases and amounts by club-local month and channel: by day first (integer arithmetic
+    per purchase), then the few days by month."""
+    return query(
+        con,
+        f"""
+        with daily as (
+            select {local_day("purchases.purchased_at")} as local_day,
+                   coalesce(purchases.channel, 'unknown') as channel, count(*) as purchases,
+                   sum(purchases.amount) as amount, sum(purchases.paid_amount) as paid_amount
+            {base} group by all
+        )
+        select {month_of_day("local_day")} as purchase_month, channel,
+               sum(purchases)::bigint as purchases, sum(amount) as amount,
+               sum(paid_amount) as paid_amount
+        from daily group by all order by purchase_month, channel
+        """,
+        params,
     )
 
 

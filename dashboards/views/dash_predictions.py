@@ -39,6 +39,7 @@ top = st.select_slider(
     value=200,
     key=f"{PAGE}.top",
 )
+lists = load(settings, data.load_lists, tuple(tables), filters, top)
 
 for tab, table in zip(
     st.tabs([t(f"dash.predictions.{name}") for name in data.TABLES]), data.TABLES, strict=True
@@ -50,7 +51,7 @@ for tab, table in zip(
                 icon=":material/info:",
             )
             continue
-        scores = load(settings, data.load, table, filters, top)
+        scores = lists[table]
         st.caption(
             t(
                 "dash.predictions.as_of",
