@@ -26,16 +26,20 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "days_since_last_care_response",
     "purchases_90d",
     "purchases_prev_90d",
+    "purchases_180d",
     "purchases_365d",
     "purchases_total",
     "amount_365d",
     "amount_total",
     "swipes_90d",
     "swipes_365d",
+    "swipes_total",
     "attendances_90d",
     "attendances_365d",
+    "attendances_total",
     "redemptions_365d",
     "active_days_90d",
+    "active_days_180d",
     "active_days_365d",
     "active_days_total",
     "points_balance",
@@ -52,10 +56,25 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "care_response_rate",
     "expected_active_days_missed",
     "expected_purchases_missed",
+    "swipes_per_year",
+    "attendances_per_year",
+    "events_per_year",
+    "expected_events_missed",
+    "purchase_rate_smoothed",
 )
 CATEGORICAL_FEATURES: tuple[str, ...] = ("tier", "region", "join_channel")
 # Care contacts add what the club chooses when it contacts a member.
 CARE_CATEGORICAL_FEATURES: tuple[str, ...] = ("contact_channel", "care_trigger")
+# ... and the member's care history at the moment of the contact (features.feat_care_contacts;
+# when scoring, from features.feat_member_channels for the channel the member is scored on).
+CARE_NUMERIC_FEATURES: tuple[str, ...] = (
+    "days_after_snapshot",
+    "channel_contacts_before",
+    "channel_responses_before",
+    "channel_response_rate",
+    "contacts_before",
+    "responses_before",
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +139,7 @@ def _require(connection: duckdb.DuckDBPyConnection, *tables: str) -> None:
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (DuckDB sums arrive as 128-bit integers), dates as Timestamps."""
-    for column in NUMERIC_FEATURES:
+    for column in (*NUMERIC_FEATURES, *CARE_NUMERIC_FEATURES):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in (*CATEGORICAL_FEATURES, *CARE_CATEGORICAL_FEATURES):
@@ -180,6 +199,11 @@ def care_training_rows(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             contacts.is_treated,
             contacts.contact_channel,
             contacts.care_trigger,
+            contacts.days_after_snapshot,
+            contacts.channel_contacts_before,
+            contacts.channel_responses_before,
+            contacts.contacts_before,
+            contacts.responses_before,
             contacts.responded
         from features.feat_care_contacts as contacts
         inner join features.feat_member_snapshots as features
@@ -189,7 +213,41 @@ def care_training_rows(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         order by features.snapshot_date, contacts.care_contact_id
         """
     ).df()
-    return _tidy(frame)
+    return _tidy(with_channel_rate(frame))
+
+
+def with_channel_rate(frame: pd.DataFrame) -> pd.DataFrame:
+    """The member's smoothed answer rate on the contact's channel: (answers + 1) / (contacts + 4)."""
+    frame["channel_response_rate"] = (
+        pd.to_numeric(frame["channel_responses_before"]).astype("float64") + 1.0
+    ) / (pd.to_numeric(frame["channel_contacts_before"]).astype("float64") + 4.0)
+    return frame
+
+
+def care_history_for(frame: pd.DataFrame, channels: pd.DataFrame) -> pd.DataFrame:
+    """Care history columns of scoring rows for a contact on ``frame.contact_channel`` now.
+
+    ``channels`` is :func:`member_channels` (sent contacts and answers per member and
+    channel up to the reference day), the same counts feat_care_contacts makes before a
+    contact; the scoring snapshot is the reference day itself (0 days after it).
+    """
+    frame = frame.copy()
+    frame["days_after_snapshot"] = 0.0
+    if channels.empty:
+        for column in ("channel_contacts_before", "channel_responses_before",
+                       "contacts_before", "responses_before"):  # fmt: skip
+            frame[column] = 0.0
+        return with_channel_rate(frame)
+    totals = channels.groupby("member_no")[["contacts", "responses"]].sum()
+    frame["contacts_before"] = frame["member_no"].map(totals["contacts"]).fillna(0.0)
+    frame["responses_before"] = frame["member_no"].map(totals["responses"]).fillna(0.0)
+    keyed = channels.set_index(["member_no", "channel"])
+    index = pd.MultiIndex.from_arrays(
+        [frame["member_no"].to_numpy(), frame["contact_channel"].astype("object").to_numpy()]
+    )
+    frame["channel_contacts_before"] = keyed["contacts"].reindex(index).fillna(0.0).to_numpy()
+    frame["channel_responses_before"] = keyed["responses"].reindex(index).fillna(0.0).to_numpy()
+    return with_channel_rate(frame)
 
 
 def scoring_rows(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -72,6 +72,7 @@ GROUPS: tuple[ReasonGroup, ...] = (
             "days_since_last_swipe",
             "days_since_last_attendance",
             "expected_active_days_missed",
+            "expected_events_missed",
         ),
         _activity_en,
         _activity_zh,
@@ -81,9 +82,11 @@ GROUPS: tuple[ReasonGroup, ...] = (
         (
             "purchases_90d",
             "purchases_prev_90d",
+            "purchases_180d",
             "purchases_365d",
             "purchases_total",
             "purchases_per_year",
+            "purchase_rate_smoothed",
         ),
         lambda r: (
             f"{_num(r['purchases_365d'])} purchases in the last year "
@@ -102,12 +105,18 @@ GROUPS: tuple[ReasonGroup, ...] = (
         (
             "swipes_90d",
             "swipes_365d",
+            "swipes_total",
+            "swipes_per_year",
             "attendances_90d",
             "attendances_365d",
+            "attendances_total",
+            "attendances_per_year",
             "active_days_90d",
+            "active_days_180d",
             "active_days_365d",
             "active_days_total",
             "active_days_per_year",
+            "events_per_year",
         ),
         lambda r: (
             f"active on {_num(r['active_days_365d'])} days in the last year "
@@ -136,6 +145,8 @@ GROUPS: tuple[ReasonGroup, ...] = (
             "care_responses_total",
             "days_since_last_care_response",
             "care_response_rate",
+            "contacts_before",
+            "responses_before",
         ),
         lambda r: (
             f"{_num(r['care_responses_total'])} of {_num(r['care_contacts_total'])} "
@@ -166,7 +177,12 @@ GROUPS: tuple[ReasonGroup, ...] = (
     ),
     ReasonGroup(
         "contact_channel",
-        ("contact_channel",),
+        (
+            "contact_channel",
+            "channel_contacts_before",
+            "channel_responses_before",
+            "channel_response_rate",
+        ),
         lambda r: f"reachable by {r['contact_channel']}",
         lambda r: f"适合通过{r['contact_channel']}联系",
     ),

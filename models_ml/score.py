@@ -150,7 +150,9 @@ def _score_task(connection, task: F.Task, current, members: pd.DataFrame, locale
     frame = members.copy()
     output = pd.DataFrame({"member_no": frame["member_no"].to_numpy()})
     if isinstance(model, UpliftModel):
-        frame["contact_channel"] = best_channels(F.member_channels(connection), frame["member_no"])
+        channels = F.member_channels(connection)
+        frame["contact_channel"] = best_channels(channels, frame["member_no"])
+        frame = F.care_history_for(frame, channels)
         frame["care_trigger"] = model.scoring_trigger
         probabilities, texts, codes = _reasons(model, frame, reference, locale)
         output["uplift"] = probabilities - model.predict_control(frame)

@@ -80,6 +80,10 @@ def test_events_after_the_as_of_date_change_no_feature_and_no_score(
                     connection,
                     "select * from features.feat_member_labels order by snapshot_date, member_no",
                 ),
+                "care_contacts": _ordered(
+                    connection,
+                    "select * from features.feat_care_contacts order by care_contact_id",
+                ),
                 "churn": _ordered(connection, "select * from prediction.churn_risk order by 1"),
                 "buyer": _ordered(connection, "select * from prediction.likely_buyers order by 1"),
                 "care": _ordered(
@@ -91,6 +95,9 @@ def test_events_after_the_as_of_date_change_no_feature_and_no_score(
     assert len(plain["snapshots"]) > 10_000
     pd.testing.assert_frame_equal(plain["snapshots"], future["snapshots"])
     pd.testing.assert_frame_equal(plain["labels_closed"], future["labels_closed"])
+    # The care history of each contact (answers known before it) ignores later answers too.
+    assert plain["care_contacts"]["channel_responses_before"].sum() > 0
+    pd.testing.assert_frame_equal(plain["care_contacts"], future["care_contacts"])
     for mart in ("churn", "buyer"):
         assert len(plain[mart]) > 1000
     for mart in ("churn", "buyer", "care"):  # care is empty when no care model was promoted

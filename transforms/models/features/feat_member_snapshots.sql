@@ -63,16 +63,20 @@ aggregated as (
         sum(case when age_days < 90 then purchases else 0 end) as purchases_90d,
         sum(case when age_days >= 90 and age_days < 180 then purchases else 0 end)
             as purchases_prev_90d,
+        sum(case when age_days < 180 then purchases else 0 end) as purchases_180d,
         sum(case when age_days < 365 then purchases else 0 end) as purchases_365d,
         sum(purchases) as purchases_total,
         sum(case when age_days < 365 then purchase_amount else 0 end) as amount_365d,
         sum(purchase_amount) as amount_total,
         sum(case when age_days < 90 then swipes else 0 end) as swipes_90d,
         sum(case when age_days < 365 then swipes else 0 end) as swipes_365d,
+        sum(swipes) as swipes_total,
         sum(case when age_days < 90 then attendances else 0 end) as attendances_90d,
         sum(case when age_days < 365 then attendances else 0 end) as attendances_365d,
+        sum(attendances) as attendances_total,
         sum(case when age_days < 365 then redemptions else 0 end) as redemptions_365d,
         sum(case when age_days < 90 and is_active_day then 1 else 0 end) as active_days_90d,
+        sum(case when age_days < 180 and is_active_day then 1 else 0 end) as active_days_180d,
         sum(case when age_days < 365 and is_active_day then 1 else 0 end) as active_days_365d,
         sum(case when is_active_day then 1 else 0 end) as active_days_total,
         sum(points_posted) as points_balance,
@@ -107,16 +111,20 @@ counted as (
         aggregated.days_since_last_care_response,
         coalesce(aggregated.purchases_90d, 0) as purchases_90d,
         coalesce(aggregated.purchases_prev_90d, 0) as purchases_prev_90d,
+        coalesce(aggregated.purchases_180d, 0) as purchases_180d,
         coalesce(aggregated.purchases_365d, 0) as purchases_365d,
         coalesce(aggregated.purchases_total, 0) as purchases_total,
         coalesce(aggregated.amount_365d, 0) as amount_365d,
         coalesce(aggregated.amount_total, 0) as amount_total,
         coalesce(aggregated.swipes_90d, 0) as swipes_90d,
         coalesce(aggregated.swipes_365d, 0) as swipes_365d,
+        coalesce(aggregated.swipes_total, 0) as swipes_total,
         coalesce(aggregated.attendances_90d, 0) as attendances_90d,
         coalesce(aggregated.attendances_365d, 0) as attendances_365d,
+        coalesce(aggregated.attendances_total, 0) as attendances_total,
         coalesce(aggregated.redemptions_365d, 0) as redemptions_365d,
         coalesce(aggregated.active_days_90d, 0) as active_days_90d,
+        coalesce(aggregated.active_days_180d, 0) as active_days_180d,
         coalesce(aggregated.active_days_365d, 0) as active_days_365d,
         coalesce(aggregated.active_days_total, 0) as active_days_total,
         coalesce(aggregated.points_balance, 0) as points_balance,
@@ -150,7 +158,18 @@ final as (
         cast(coalesce(days_since_last_activity, observed_days) as {{ analysis_double() }})
             * active_days_total / observed_days as expected_active_days_missed,
         cast(coalesce(days_since_last_purchase, observed_days) as {{ analysis_double() }})
-            * purchases_total / observed_days as expected_purchases_missed
+            * purchases_total / observed_days as expected_purchases_missed,
+        cast(swipes_total as {{ analysis_double() }}) * 365.25 / observed_days
+            as swipes_per_year,
+        cast(attendances_total as {{ analysis_double() }}) * 365.25 / observed_days
+            as attendances_per_year,
+        cast(purchases_total + swipes_total + attendances_total as {{ analysis_double() }})
+            * 365.25 / observed_days as events_per_year,
+        cast(coalesce(days_since_last_activity, observed_days) as {{ analysis_double() }})
+            * (purchases_total + swipes_total + attendances_total) / observed_days
+            as expected_events_missed,
+        cast(purchases_total + 0.5 as {{ analysis_double() }}) * 365.25 / (observed_days + 365.25)
+            as purchase_rate_smoothed
     from counted
 )
 
