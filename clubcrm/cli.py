@@ -110,7 +110,15 @@ def init(admin_username: str, admin_password: str | None) -> None:
     default=None,
     help="Last day of the generated history (default: today). Fix it for reproducible data.",
 )
-def demo_data(members: int, seed: int, months: int, end_date: date | None) -> None:
+@click.option(
+    "--activity",
+    type=click.FloatRange(0.1, 20.0),
+    default=1.0,
+    show_default=True,
+    help="Multiply each member's event rates (purchases, visits and swipes, service uses, "
+    "activity attendance, and so the points earned and spent); above 1 for scale benchmarks.",
+)
+def demo_data(members: int, seed: int, months: int, end_date: date | None, activity: float) -> None:
     """Fill the operational DB (and the swipe spool) with a realistic synthetic history.
 
     Deterministic for a seed and end date. Latent truths (true churn and purchase probabilities)
@@ -120,7 +128,14 @@ def demo_data(members: int, seed: int, months: int, end_date: date | None) -> No
 
     settings = get_settings()
     settings.ensure_dirs()
-    summary = generate(settings, members=members, seed=seed, months=months, end_date=end_date)
+    summary = generate(
+        settings,
+        members=members,
+        seed=seed,
+        months=months,
+        end_date=end_date,
+        activity=activity,
+    )
     for table, count in summary.row_counts.items():
         click.echo(f"{table:<28} {count:>12,}")
     click.echo(f"generated {members:,} members in {summary.seconds:.1f} s")

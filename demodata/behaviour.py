@@ -325,19 +325,24 @@ ACTIVITY_NAMES = {
 VENUES = ("天诺会所多功能厅", "售楼处洽谈区", "社区活动中心", "五星酒店宴会厅", "户外营地")
 
 
-def simulate_activities(seed: int, m: Arrays, tl: Timeline) -> tuple[Arrays, Arrays]:
+def simulate_activities(
+    seed: int, m: Arrays, tl: Timeline, activity: float = 1.0
+) -> tuple[Arrays, Arrays]:
     """A Poisson schedule of activities per region and who attends them.
 
     Each active member of the region attends each held activity with probability
     ``pi = alpha / rho`` (their target yearly attendance over the region's yearly activities),
     so attendance is a Poisson process with rate ``alpha_eff = rho * pi`` (kept in the truth).
+    ``activity`` (the multiplier of the members' rates, already in ``alpha``) scales the
+    schedule's floor too, so a busier club holds more activities rather than filling each one.
     """
     rng = stream(seed, "activities")
     regions = len(REGIONS.codes)
     region = m["region"].astype(np.int64)
     count = np.bincount(region, minlength=regions).astype(float)
     mean_alpha = np.bincount(region, m["alpha_target_y"], minlength=regions) / np.maximum(count, 1)
-    rho_y = np.maximum(0.6 * count * mean_alpha / TARGET_HEADCOUNT, MIN_ACTIVITIES_PER_YEAR)
+    floor = MIN_ACTIVITIES_PER_YEAR * activity
+    rho_y = np.maximum(0.6 * count * mean_alpha / TARGET_HEADCOUNT, floor)
     pi = np.minimum(1.0, m["alpha_target_y"] / rho_y[region])
     m["attend_p"] = pi
     m["alpha_eff_y"] = pi * rho_y[region]

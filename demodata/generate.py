@@ -28,6 +28,7 @@ from demodata.timebase import Timeline
 from demodata.truth import write_truth
 
 CHUNK_MEMBERS = 50_000
+MIN_ACTIVITY, MAX_ACTIVITY = 0.1, 20.0  # multipliers of the members' event rates
 log = logging.getLogger(__name__)
 
 
@@ -37,9 +38,24 @@ class Summary:
     seconds: float
 
 
-def simulate(seed: int, members: int, tl: Timeline) -> World:
+def intensify(m: dict[str, np.ndarray], activity: float) -> None:
+    """Multiply each member's latent event rates by ``activity`` (1: the calibrated club).
+
+    Purchases, counter and lounge visits (swipes, service uses, lounge points, redemption
+    tries) and activity attendance all follow these rates, so every derived event (points
+    awards, redemptions, expiries, care thank-yous) grows with them while the ledger rules stay
+    the same; the truth files keep the scaled rates, so true probabilities stay calibrated.
+    """
+    if activity == 1.0:
+        return
+    for rate in ("lam_y", "visit_y", "alpha_target_y"):
+        m[rate] = m[rate] * activity
+
+
+def simulate(seed: int, members: int, tl: Timeline, activity: float = 1.0) -> World:
     """The complete synthetic history (arrays only; nothing written)."""
     m = people.simulate_members(seed, members, tl)
+    intensify(m, activity)
     people.simulate_lifecycle(seed, m, tl)
     cards = behaviour.build_cards(seed, m, tl)
     staff = reference.build_staff(seed)
@@ -47,7 +63,7 @@ def simulate(seed: int, members: int, tl: Timeline) -> World:
     readers = reference.build_readers(merchants, tl)
     plans = reference.build_plans(seed, tl)
     purchases, payments = behaviour.simulate_purchases(seed, m, tl)
-    activities, attendance = behaviour.simulate_activities(seed, m, tl)
+    activities, attendance = behaviour.simulate_activities(seed, m, tl, activity)
     visits, uses = behaviour.simulate_visits(seed, m, tl, readers, merchants)
     swipes = behaviour.build_swipes(seed, m, tl, readers, cards, visits, attendance, activities)
     cares, contacts = behaviour.simulate_cares(seed, m, tl, purchases, activities, attendance)
@@ -93,8 +109,13 @@ def generate(
     seed: int,
     months: int = 24,
     end_date: date | None = None,
+    activity: float = 1.0,
 ) -> Summary:
     """Replace the demo data: operational rows, swipe spool files and the truth files.
+
+    ``activity`` multiplies every member's event rates (purchases, visits and swipes, service
+    uses, activity attendance, and so the points they earn and spend): 1 is the calibrated
+    club; larger values make scale benchmarks with long ledgers per member.
 
     Keeps the dictionary and staff accounts made by ``clubcrm init``; every other table is
     emptied first (in the same transaction, so a failure leaves the old data in place).
@@ -103,9 +124,11 @@ def generate(
         raise ValueError("members must be at least 1")
     if not 1 <= months <= 240:
         raise ValueError("months must be between 1 and 240")
+    if not MIN_ACTIVITY <= activity <= MAX_ACTIVITY:
+        raise ValueError(f"activity must be between {MIN_ACTIVITY:g} and {MAX_ACTIVITY:g}")
     started = time.perf_counter()
     tl = Timeline.ending(end_date or date.today(), months)
-    world = simulate(seed, members, tl)
+    world = simulate(seed, members, tl, activity)
     log.info("simulated %s members in %.1f s", members, time.perf_counter() - started)
 
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -136,5 +159,5 @@ def generate(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     counts["swipes"] = swipes
-    write_truth(settings.truth_dir, world, seed, months)
+    write_truth(settings.truth_dir, world, seed, months, activity)
     return Summary(row_counts=counts, seconds=time.perf_counter() - started)

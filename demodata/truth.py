@@ -108,7 +108,7 @@ def _write(table: pa.Table, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_truth(truth_dir: Path, world, seed: int, months: int) -> None:
+def write_truth(truth_dir: Path, world, seed: int, months: int, activity: float = 1.0) -> None:
     """Write the truth files of a generated world (replacing earlier ones)."""
     from demodata.people import CARE_CHANNELS, CARE_TYPES, REGIONS
     from demodata.tables import member_no
@@ -167,6 +167,8 @@ def write_truth(truth_dir: Path, world, seed: int, months: int) -> None:
         "p_buy": "1[C>t] * lambda/(lambda+h) * (1 - exp(-(lambda+h)*B))",
         "p_churn": "1 - 1[C>t] * r/(r+h) * (1 - exp(-(r+h)*H)), r = lambda + visits + attendance",
     }
+    if activity != 1.0:  # event rates multiplied (scale benchmarks); absent means 1
+        meta["activity"] = activity
     tmp = truth_dir / (META_FILE + ".tmp")
     tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, truth_dir / META_FILE)

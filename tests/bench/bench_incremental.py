@@ -217,7 +217,9 @@ def add_events(database: Path, warehouse: Path, spool_dir: Path, share: float, s
     for reader_id, lines in by_reader.items():
         folder = spool_dir / reader_id
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{reader_id}-BENCH.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+        # A file of its own per batch: a real reader never rewrites a finished file, and the
+        # swipe loader answers a rewritten one by re-reading the whole spool.
+        (folder / f"{reader_id}-BENCH{seed}.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     added["swipes"] = len(rows)
     return added
 

@@ -21,10 +21,11 @@ ingestion as (
 
 {% if is_incremental() %}
 -- Routine run: entries new or changed since the fact's high-water mark (see the yml), and the
--- awards with points left in the fact of the same members (a spending, an expiry or a
--- reversal posted for a member consumes `remaining` of that member's older awards).
+-- awards with points left in the fact of the members with a new or changed negative entry (only
+-- a negative entry -- a spending, an expiry, the reversal of an award -- consumes `remaining`
+-- of that member's older awards; a new award or an approval changes only its own row).
 changed as (
-    select point_entry_id, member_id
+    select point_entry_id, member_id, points
     from all_point_entries
     where point_entry_id > {{ incremental_max_key('entry_id') }}
        or created_at >= {{ incremental_window_start() }}
@@ -36,7 +37,7 @@ point_entries as (
     select * from all_point_entries
     where point_entry_id in (select point_entry_id from changed)
        or (
-           member_id in (select member_id from changed)
+           member_id in (select member_id from changed where points < 0)
            and point_entry_id in (select entry_id from {{ this }} where remaining_points > 0)
        )
 ),
