@@ -28,10 +28,17 @@ from orchestration import (
     raw_assets,
     swipe_sensors,
 )
-from orchestration.resources import WAREHOUSE_PATH_ENV, default_resources, warehouse_path
+from orchestration.resources import (
+    MEMORY_LIMIT_ENV,
+    WAREHOUSE_PATH_ENV,
+    default_resources,
+    duckdb_memory_limit,
+    warehouse_path,
+)
 
 # One variable for dbt's profile and the Dagster resource; default it from CLUBCRM_HOME.
 os.environ.setdefault(WAREHOUSE_PATH_ENV, warehouse_path(get_settings()))
+os.environ.setdefault(MEMORY_LIMIT_ENV, duckdb_memory_limit())
 
 #: Kept for callers that import it from here: the complete build's job.
 warehouse_job = jobs.warehouse_job

@@ -165,7 +165,12 @@ def run_pipeline(
 def _run(settings: Settings, as_of: date | None, mode: str, started: float) -> PipelineResult:
     import dagster as dg
 
-    from orchestration.resources import WAREHOUSE_PATH_ENV, resources_for
+    from orchestration.resources import (
+        MEMORY_LIMIT_ENV,
+        WAREHOUSE_PATH_ENV,
+        duckdb_memory_limit,
+        resources_for,
+    )
 
     dagster_home = ensure_dagster_home(settings)
     run_results = settings.dbt_target_dir / "run_results.json"
@@ -173,7 +178,10 @@ def _run(settings: Settings, as_of: date | None, mode: str, started: float) -> P
 
     with _environment(
         DAGSTER_HOME=str(dagster_home),
-        **{WAREHOUSE_PATH_ENV: str(settings.build_warehouse_path)},
+        **{
+            WAREHOUSE_PATH_ENV: str(settings.build_warehouse_path),
+            MEMORY_LIMIT_ENV: duckdb_memory_limit(),
+        },
     ):
         from orchestration.jobs import (
             JOB_NAMES,
