@@ -12,7 +12,8 @@ period is open-ended). Definitions:
 - total members: members on file at the end of the period (joined by then, any status);
 - new members: joined in the period;
 - active members: distinct members with a purchase, activity attendance, card swipe,
-  redemption or merchant service use in the period (``intermediate.int_member_events``);
+  redemption or merchant service use in the period (``intermediate.int_member_active_months``,
+  the member events folded to club-local months);
 - revenue: sum of purchase amounts (returns negative), as ``reporting.purchases_by_month``;
 - points issued / redeemed: posted entries, as ``reporting.points_liability_by_month``;
 - open complaints: received by the end of the period and not closed by then;
@@ -20,7 +21,8 @@ period is open-ended). Definitions:
 
 Each section reads its own fact; a warehouse without it (an older or partial build) leaves that
 section out (:attr:`OverviewNumbers.missing`) instead of failing the whole landing page.
-Aggregation happens in DuckDB (one small frame per fact, one row per month).
+Aggregation happens in DuckDB: the large facts are grouped by club-local day, then the days rolled
+up into months (several times cheaper than a month per row); one small frame per fact.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from dashboards.data.filtering import (
     Filters,
     Kpi,
     distinct_codes,
+    local_day,
     local_month,
+    month_of_day,
     month_range,
     next_month,
     query,
@@ -103,13 +107,13 @@ def options(con: duckdb.DuckDBPyConnection) -> FilterOptions:
     firsts, lasts = [], []
     for sql in (
         "select min(joined_at), max(joined_at) from core.dim_members",
-        f"select min({local_month('purchased_at')}), max({local_month('purchased_at')}) "
+        f"select {local_month('min(purchased_at)')}, {local_month('max(purchased_at)')} "
         "from core.fct_purchases",
-        f"select min({local_month('posted_at')}), max({local_month('posted_at')}) "
+        f"select {local_month('min(posted_at)')}, {local_month('max(posted_at)')} "
         "from core.fct_point_entries where status = 'posted'",
-        f"select min({local_month('received_at')}), max({local_month('received_at')}) "
+        f"select {local_month('min(received_at)')}, {local_month('max(received_at)')} "
         "from core.fct_complaints",
-        f"select min({local_month('contacted_at')}), max({local_month('contacted_at')}) "
+        f"select {local_month('min(contacted_at)')}, {local_month('max(contacted_at)')} "
         "from core.fct_care_contacts",
     ):
         try:
@@ -209,11 +213,16 @@ def _revenue(con, filters: Filters) -> pd.DataFrame:
     return query(
         con,
         f"""
-        select {local_month("purchases.purchased_at")} as month,
-               coalesce(sum(purchases.amount), 0) as revenue, count(*) as purchases
-        from {_facts("core.fct_purchases", "purchases", filters, outer=True)}
-        where {condition}
-        group by all
+        with daily as (
+            select {local_day("purchases.purchased_at")} as local_day,
+                   sum(purchases.amount) as revenue, count(*) as purchases
+            from {_facts("core.fct_purchases", "purchases", filters, outer=True)}
+            where {condition}
+            group by all
+        )
+        select {month_of_day("local_day")} as month,
+               coalesce(sum(revenue), 0) as revenue, sum(purchases)::bigint as purchases
+        from daily group by all
         """,
         params,
     )
@@ -224,14 +233,20 @@ def _points(con, filters: Filters) -> pd.DataFrame:
     return query(
         con,
         f"""
-        select {local_month("entries.posted_at")} as month,
-               sum(case when entries.points > 0 and entries.event_type <> 'reversal'
-                        then entries.points else 0 end)::bigint as points_issued,
-               sum(case when entries.event_type = 'redemption'
-                        then -entries.points else 0 end)::bigint as points_redeemed
-        from {_facts("core.fct_point_entries", "entries", filters)}
-        where entries.status = 'posted' and {condition}
-        group by all
+        with daily as (
+            select {local_day("entries.posted_at")} as local_day,
+                   sum(case when entries.points > 0 and entries.event_type <> 'reversal'
+                            then entries.points else 0 end) as points_issued,
+                   sum(case when entries.event_type = 'redemption'
+                            then -entries.points else 0 end) as points_redeemed
+            from {_facts("core.fct_point_entries", "entries", filters)}
+            where entries.status = 'posted' and {condition}
+            group by all
+        )
+        select {month_of_day("local_day")} as month,
+               sum(points_issued)::bigint as points_issued,
+               sum(points_redeemed)::bigint as points_redeemed
+        from daily group by all
         """,
         params,
     )
@@ -268,12 +283,18 @@ def _care(con, filters: Filters) -> pd.DataFrame:
     return query(
         con,
         f"""
-        select {local_month("contacts.contacted_at")} as month,
-               count(*) as care_contacts,
-               count(*) filter (where contacts.has_responded) as care_responded
-        from {_facts("core.fct_care_contacts", "contacts", filters, outer=True)}
-        where not contacts.is_control and {condition}
-        group by all
+        with daily as (
+            select {local_day("contacts.contacted_at")} as local_day,
+                   count(*) as care_contacts,
+                   count(*) filter (where contacts.has_responded) as care_responded
+            from {_facts("core.fct_care_contacts", "contacts", filters, outer=True)}
+            where not contacts.is_control and {condition}
+            group by all
+        )
+        select {month_of_day("local_day")} as month,
+               sum(care_contacts)::bigint as care_contacts,
+               sum(care_responded)::bigint as care_responded
+        from daily group by all
         """,
         params,
     )
@@ -283,38 +304,31 @@ def _active(
     con, filters: Filters, current: Period, previous: Period | None
 ) -> tuple[pd.DataFrame, int, int | None]:
     """Distinct active members per month of ``current``, over all of ``current`` and over all
-    of ``previous``: one pass over the member events (grouping sets)."""
+    of ``previous``. A member has at most one row a month, so a month's count is ``count(*)``;
+    the periods' totals count distinct members (twice faster than grouping sets at 1 M)."""
     condition, params = _member_filter(filters)
     first = previous.first if previous else current.first
-    frame = query(
+    source = _facts("intermediate.int_member_active_months", "events", filters)
+    monthly = query(
         con,
         f"""
-        select {local_month("events.event_at")} as month,
-               events.event_at >= ? as in_current,
-               count(distinct events.member_no) as active_in_month
-        from {_facts("intermediate.int_member_events", "events", filters)}
-        where events.event_at >= ? and events.event_at < ? and {condition}
-        group by grouping sets ((month, in_current), (in_current))
+        select events.active_month as month, count(*) as active_in_month
+        from {source}
+        where events.active_month >= ? and events.active_month < ? and {condition}
+        group by events.active_month
         """,
-        [
-            _utc_bound(current.first),
-            _utc_bound(first),
-            _utc_bound(next_month(current.last)),
-            *params,
-        ],
+        [current.first, next_month(current.last), *params],
     )
-    totals = frame[frame["month"].isna()]
-    monthly = frame[frame["month"].notna() & frame["in_current"].astype(bool)]
-
-    def total(in_current: bool) -> int:
-        rows = totals.loc[totals["in_current"].astype(bool) == in_current, "active_in_month"]
-        return int(rows.iloc[0]) if not rows.empty else 0
-
-    return (
-        monthly[["month", "active_in_month"]],
-        total(True),
-        total(False) if previous else None,
-    )
+    now, before = con.execute(
+        f"""
+        select count(distinct events.member_no) filter (where events.active_month >= ?),
+               count(distinct events.member_no) filter (where events.active_month < ?)
+        from {source}
+        where events.active_month >= ? and events.active_month < ? and {condition}
+        """,
+        [current.first, current.first, first, next_month(current.last), *params],
+    ).fetchone()
+    return monthly, int(now or 0), int(before or 0) if previous else None
 
 
 # -- the page's numbers -------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ of ``--members`` members):
    2026-10-31`` and ``clubcrm pipeline run`` in ``<home>/club``; its published warehouse is kept
    as ``<home>/base-<n>.duckdb`` (and reused when present);
 2. a copy of that published warehouse becomes the build file and every *member-level* table of
-   the ``core``, ``analysis``, ``reporting`` and ``prediction`` schemas (those with a member,
-   card, purchase, complaint, point-entry, care-contact … key) is replaced by ``scale`` copies of
-   itself: copy ``k`` > 0 gets ``-k`` appended to every text key (``member_no``, ``card_no``,
+   the ``core``, ``intermediate`` (its tables; its views read the scaled core), ``analysis``,
+   ``reporting`` and ``prediction`` schemas (those with a member, card, purchase, complaint,
+   point-entry, care-contact … key) is replaced by ``scale`` copies of itself: copy ``k`` > 0 gets ``-k`` appended to every text key (``member_no``, ``card_no``,
    ``purchase_no`` …) and ``k × 10⁹`` added to every numeric member-level id, so joins and
    group-bys keep their shape, every fact grows ``scale`` times and a member's history stays
    whole. Club-level tables (activities, cares, merchants, dates, monthly aggregates) are kept
@@ -87,7 +87,7 @@ PAGES = (
     "dash_predictions",
     "status",
 )
-SCALED_SCHEMAS = ("core", "analysis", "reporting", "prediction")
+SCALED_SCHEMAS = ("core", "intermediate", "analysis", "reporting", "prediction")
 #: Text keys of member-level rows: copy k > 0 gets "-k" appended.
 TEXT_KEYS = frozenset(
     {

@@ -243,7 +243,7 @@ def test_without_a_published_warehouse_the_page_says_to_run_the_pipeline(
 
 
 def test_active_members_count_each_member_once_in_club_months() -> None:
-    """Distinct members per club-local month and per period, the previous period apart."""
+    """Distinct members per month and per period, the previous period apart."""
     con = duckdb.connect()
     con.execute("create schema core; create schema intermediate")
     con.execute(
@@ -251,14 +251,13 @@ def test_active_members_count_each_member_once_in_club_months() -> None:
            ('A', '11', 'vip', 'web'), ('B', '31', 'ordinary', 'store'))
            t(member_no, region, tier, channel)"""
     )
+    # The members' active months (club-local; the folding is dbt's, unit-tested there).
     con.execute(
-        """create table intermediate.int_member_events as
-           select member_no, event_at::timestamp as event_at, 'purchase' as event_kind
-           from (values ('A', '2025-01-10 02:00'), ('A', '2025-01-20 02:00'),
-                        ('A', '2025-02-05 02:00'), ('B', '2025-02-20 02:00'),
-                        ('B', '2024-12-31 20:00'),  -- 1 January in the club's time
-                        ('B', '2024-12-15 02:00'), ('A', '2025-03-01 02:00'))
-           t(member_no, event_at)"""
+        """create table intermediate.int_member_active_months as
+           select member_no, active_month::date as active_month
+           from (values ('A', '2025-01-01'), ('A', '2025-02-01'), ('B', '2025-02-01'),
+                        ('B', '2025-01-01'), ('B', '2024-12-01'), ('A', '2025-03-01'))
+           t(member_no, active_month)"""
     )
     current = data.Period(date(2025, 1, 1), date(2025, 2, 1))
     previous = data.Period(date(2024, 11, 1), date(2024, 12, 1))
