@@ -30,8 +30,16 @@ from clubcrm.settings import Settings
 RUNS_SHOWN = 10
 #: The run tag that may say what a run rebuilt (else the published copy's build_history says).
 MODE_TAG = "clubcrm/mode"
-#: The jobs that build and publish the warehouse (orchestration/jobs.py JOB_NAMES).
-PIPELINE_JOBS = ("warehouse_pipeline", "warehouse_routine", "warehouse_full")
+#: The runs listed: the jobs that build and publish the warehouse (orchestration/jobs.py
+#: JOB_NAMES) and ad-hoc materialisations of its assets (the Dagster UI's Materialize button,
+#: dagster's ``materialize()``); not the swipe loads and postings the daemon runs every minute.
+PIPELINE_JOBS = (
+    "warehouse_pipeline",
+    "warehouse_routine",
+    "warehouse_full",
+    "__ASSET_JOB",
+    "__ephemeral_asset_job__",
+)
 AS_OF_TAG = "clubcrm/as_of"
 #: dagster-dbt's metadata key for the number of rows a failing dbt test returned.
 FAILED_ROWS_KEY = "dagster_dbt/failed_row_count"

@@ -64,6 +64,26 @@ def runs_recorded(small_warehouse: Settings) -> Settings:
     return small_warehouse
 
 
+def test_the_daemons_swipe_runs_do_not_crowd_out_the_pipeline_runs(
+    small_warehouse: Settings,
+) -> None:
+    _run(small_warehouse, [_purchases], **{"clubcrm/mode": "full"})
+
+    @dg.op
+    def load_spool_files() -> None:
+        return None
+
+    @dg.job(name="load_swipes")
+    def load_swipes() -> None:
+        load_spool_files()
+
+    with dg.DagsterInstance.from_config(str(small_warehouse.dagster_home)) as instance:
+        for _ in range(3):
+            load_swipes.execute_in_process(instance=instance)
+    runs = status.last_runs(small_warehouse, limit=2)
+    assert [run.mode for run in runs] == ["full"]
+
+
 def test_nothing_ran_is_a_normal_state(small_club: Settings) -> None:
     assert status.last_runs(small_club) == []
     assert status.freshness(small_club) is None
