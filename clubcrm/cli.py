@@ -229,14 +229,18 @@ def pipeline_run(as_of: date | None, full: bool, routine: bool) -> None:
 def daily(day: date | None) -> None:
     """Run the daily membership jobs: expire points, cancel expired sub-cards, apply tier
     upgrades, flag members whose contact details keep failing for an exit review, create the
-    day's automatic care contacts, then send their messages.
+    day's automatic care contacts, then send their messages; last, list the overdue complaints.
 
     Idempotent: running a day twice changes nothing more. Dagster runs the same work every day
     at 02:00 (schedule membership_daily_schedule); use this command from cron instead.
     """
 
     from operational.db import session_scope
-    from operational.services.daily import deliver_care_messages, run_daily_membership_jobs
+    from operational.services.daily import (
+        deliver_care_messages,
+        overdue_complaint_lines,
+        run_daily_membership_jobs,
+    )
     from operational.services.points import club_today
 
     settings = get_settings()
@@ -247,6 +251,8 @@ def daily(day: date | None) -> None:
     for line in report.lines():
         click.echo(line)
     for line in deliver_care_messages(settings.database_url).lines():
+        click.echo(line)
+    for line in overdue_complaint_lines(settings.database_url)[1]:
         click.echo(line)
 
 

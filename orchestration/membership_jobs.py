@@ -14,12 +14,12 @@ from datetime import date, datetime
 import dagster as dg
 
 from operational.db import session_scope
-from operational.services.complaints import overdue_complaints
-from operational.services.daily import deliver_care_messages, run_daily_membership_jobs
+from operational.services.daily import (
+    deliver_care_messages,
+    overdue_complaint_lines,
+    run_daily_membership_jobs,
+)
 from operational.services.points import CLUB_TIMEZONE
-
-#: Overdue complaints named one by one in the log (the count is always complete).
-OVERDUE_LISTED = 50
 
 
 class DailyMembershipConfig(dg.Config):
@@ -37,14 +37,10 @@ def membership_daily_op(
     delivery = deliver_care_messages(settings.database_url)  # after the jobs committed
     for line in [*report.lines(), *delivery.lines()]:
         context.log.info(line)
-    with session_scope(settings.database_url) as session:
-        overdue = overdue_complaints(session, limit=100_000)
-    context.log.info(f"overdue complaints: {len(overdue)}")
-    for complaint in overdue[:OVERDUE_LISTED]:
-        context.log.warning(
-            f"overdue complaint {complaint.complaint_no} ({complaint.complaint_type}, "
-            f"{complaint.importance}): due {complaint.due_at:%Y-%m-%d %H:%M}, {complaint.status}"
-        )
+    overdue, overdue_lines = overdue_complaint_lines(settings.database_url)
+    context.log.info(overdue_lines[0])
+    for line in overdue_lines[1:]:
+        context.log.warning(line)
     summary = {
         "day": report.day.isoformat(),
         "sub_cards_expired": report.sub_cards_expired,
@@ -58,7 +54,7 @@ def membership_daily_op(
         "care_messages_failed": delivery.failed,
     }
     # The overdue list is a report, not work done: shown as the output's metadata in the UI.
-    return dg.Output(summary, metadata={"overdue_complaints": len(overdue)})
+    return dg.Output(summary, metadata={"overdue_complaints": overdue})
 
 
 @dg.job(

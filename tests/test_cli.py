@@ -98,6 +98,17 @@ def test_demo_data_gives_each_role_an_account_and_daily_runs(clubcrm_home) -> No
     assert daily.exit_code == 0, daily.output
     assert daily.output.splitlines()[0] == "day: 2026-07-01"
     assert "sub-cards expired: " in daily.output
+    # last, the service desk's list: every open complaint past its due time, counted
+    from operational.services.complaints import overdue_complaints
+
+    engine = make_engine(clubcrm_home.database_url)
+    with Session(engine) as session:
+        overdue = overdue_complaints(session, limit=100_000)
+    engine.dispose()
+    assert overdue, "the seeded history has an open complaint past its due time"
+    assert f"overdue complaints: {len(overdue)}" in daily.output.splitlines()
+    for row in overdue[:3]:
+        assert f"overdue complaint {row.complaint_no} (" in daily.output
 
 
 def test_post_swipes_posts_each_spooled_swipe_once(clubcrm_home) -> None:

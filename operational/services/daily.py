@@ -10,6 +10,9 @@ Each job is idempotent, so running the day twice (a retry after a crash) changes
   care contacts, with their control group (``care.run_care_triggers``; one contact per member
   and trigger event).
 
+Afterwards the open complaints past their due time are listed (:func:`overdue_complaint_lines`,
+a report for the service desk, not work done).
+
 The queued care messages are sent afterwards by :func:`deliver_care_messages`, *after* the jobs'
 transaction committed and one message per transaction: a gateway is never called for a contact
 that could still roll back, and the database is not held while messages go out. A crash between
@@ -25,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operational.models import Member
-from operational.services import cards, care, lifecycle, points
+from operational.services import cards, care, complaints, lifecycle, points
 from operational.services.common import SYSTEM, Actor
 from operational.services.outbox import DeliveryReport
 
@@ -94,3 +97,27 @@ def deliver_care_messages(database_url: str, *, limit: int = 100_000) -> Deliver
         if report.delivered + report.failed == 0:
             break
     return total
+
+
+#: Overdue complaints named one by one in the daily report (the count is always complete).
+OVERDUE_LISTED = 50
+
+
+def overdue_complaint_lines(
+    database_url: str, *, listed: int = OVERDUE_LISTED
+) -> tuple[int, list[str]]:
+    """The number of open complaints past their due time and a line for each of the first
+    ``listed``, the longest overdue first."""
+    from operational.db import session_scope
+
+    with session_scope(database_url) as session:
+        overdue = complaints.overdue_complaints(session, limit=100_000)
+    lines = [f"overdue complaints: {len(overdue)}"]
+    lines += [
+        f"overdue complaint {row.complaint_no} ({row.complaint_type}, {row.importance}): "
+        f"due {row.due_at:%Y-%m-%d %H:%M}, {row.status}"
+        for row in overdue[: max(listed, 0)]
+    ]
+    if len(overdue) > listed:
+        lines.append(f"… and {len(overdue) - listed} more (the complaints page lists them all)")
+    return len(overdue), lines
