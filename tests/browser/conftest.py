@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import closing
 
 import pytest
-from screens import CLERK, REVIEWER
+from screens import CLERK, REVIEWER, screenshot
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -110,6 +110,23 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failing browser test, add what the page showed to the report, and save a
+    screenshot ``FAILED-<test>.png``: a timeout alone does not say what the app did instead."""
+    outcome = yield
+    report = outcome.get_result()
+    page = item.funcargs.get("page") if report.when == "call" and report.failed else None
+    if page is None:
+        return
+    try:
+        text = page.inner_text("body", timeout=5_000)
+        screenshot(page, f"FAILED-{item.name}")
+    except Exception as error:  # noqa: BLE001 - the diagnosis must not hide the failure
+        text = f"(could not read the page: {error})"
+    report.sections.append(("what the page showed", f"{page.url}\n{text[-4000:]}"))
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ def sign_in(page, username: str = CLERK[0], password: str = CLERK[1]) -> None:
     """Sign in through the form of the page the browser is on; wait until it is done."""
     fill_sign_in(page, username, password)
     page.get_by_role("button", name="退出登录").wait_for()
+    settle(page)
 
 
 #: True while Streamlit is running the script or still shows elements of the previous run.

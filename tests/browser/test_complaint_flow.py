@@ -5,7 +5,7 @@ satisfaction score, and finds it again by a word of its content."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
-from screens import screenshot, sign_in
+from screens import screenshot, settle, sign_in
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ def test_a_complaint_is_logged_handled_closed_and_found_by_a_word(
     number_box.fill(f" {member_no.lower()} ")
     number_box.press("Enter")
     page.get_by_text(f"会员：{member_no} · {name}").wait_for()
+    settle(page)  # the form below the member's context is drawn anew: type into the new one
     _visible(page, "投诉内容").fill(CONTENT)
     page.get_by_role("button", name="登记投诉").click()
     page.get_by_text("已登记投诉 C").wait_for()
@@ -53,12 +54,15 @@ def test_a_complaint_is_logged_handled_closed_and_found_by_a_word(
     # -- two handling steps, then closing with a score --------------------------------------
     page.get_by_role("tab", name="处理投诉").click()
     page.get_by_role("heading", name=f"投诉 {number} · 待处理").wait_for()
+    settle(page)
     for department, opinion in (("工程部", "已上门查看漏点"), ("物业部", "已更换防水层")):
         _visible(page, "处理部门").fill(department)
         _visible(page, "处理意见").fill(opinion)
         page.get_by_role("button", name="添加处理记录").click()
         page.locator("[role='gridcell']", has_text=opinion).first.wait_for(state="attached")
+        settle(page)
     page.get_by_role("heading", name=f"投诉 {number} · 处理中").wait_for()
+    settle(page)
     with Session(engine) as session:
         steps = session.scalars(
             select(ComplaintStep.department).where(ComplaintStep.complaint_id == complaint.id)
@@ -76,6 +80,7 @@ def test_a_complaint_is_logged_handled_closed_and_found_by_a_word(
     assert (closed.status, closed.satisfaction, closed.closed_by) == ("done", 4, "clerk")
 
     # -- found by a word of its content -------------------------------------------------------
+    settle(page)
     page.get_by_role("tab", name="查询投诉").click()
     _visible(page, "内容关键词（多个词用空格分开，容许一个错字）").fill(WORD.lower())
     page.get_by_role("button", name="查询", exact=True).click()
