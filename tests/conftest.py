@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from clubcrm.settings import Settings, get_settings
 
@@ -50,37 +53,79 @@ def clubcrm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
-def _postgres_schema_url(base_url: str) -> Iterator[str]:
-    """A private schema on the test server, dropped afterwards (tests may run side by side)."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
+#: The schema the operational tests' PostgreSQL databases use (not ``public``, as some
+#: deployments do: ingestion must follow the search_path of the URL).
+_PG_TEST_SCHEMA = "club"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    """One initialised SQLite operational DB per session; each test gets a copy of it."""
+    from operational.bootstrap import initialise
+
+    path = tmp_path_factory.mktemp("op-template") / "operational.sqlite"
+    initialise(f"sqlite:///{path}", admin_password="admin-password-1")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[tuple[str, str]]:
+    """One initialised PostgreSQL database per session (per xdist worker): each test gets a
+    database created from it (``CREATE DATABASE ... TEMPLATE``: ~0.1 s, against ~1 s for
+    migrating and seeding a fresh schema). Yields (server URL, template name)."""
+    from operational.bootstrap import initialise
+
+    base_url = os.environ.get("CLUBCRM_TEST_DATABASE_URL", "").strip()
+    if not base_url:
+        pytest.skip("PostgreSQL case skipped: set CLUBCRM_TEST_DATABASE_URL to run it")
+    template = f"clubcrm_tpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
     try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+        url = _database_url(base_url, template)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{_PG_TEST_SCHEMA}"'))
+        engine.dispose()
+        initialise(url, admin_password="admin-password-1")
+        yield base_url, template
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _database_url(base_url: str, database: str) -> str:
+    """``base_url`` on another database of the same server, with the test schema first in its
+    search_path."""
+    url = make_url(base_url).set(database=database)
+    url = url.update_query_dict({"options": f"-csearch_path={_PG_TEST_SCHEMA}"})
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def op_db_url(request, tmp_path: Path) -> Iterator[str]:
-    """An initialised operational DB URL (migrated, dictionary seeded, admin created)."""
-    from operational.bootstrap import initialise
-
+    """An initialised operational DB URL (migrated, dictionary seeded, admin created): a copy
+    of a template initialised once per session."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'operational.sqlite'}"
-        initialise(url, admin_password="admin-password-1")
-        yield url
+        path = tmp_path / "operational.sqlite"
+        template = request.getfixturevalue("_sqlite_template")
+        with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+        yield f"sqlite:///{path}"
         return
-    base_url = os.environ.get("CLUBCRM_TEST_DATABASE_URL", "").strip()
-    if not base_url:
-        pytest.skip("PostgreSQL case skipped: set CLUBCRM_TEST_DATABASE_URL to run it")
-    for url in _postgres_schema_url(base_url):
-        initialise(url, admin_password="admin-password-1")
-        yield url
+    base_url, template = request.getfixturevalue("_postgres_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _database_url(base_url, name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
