@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from screens import fill_sign_in, screenshot, sign_in
+from screens import fill_sign_in, screenshot, settle, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboards"))
 from smallclub import (  # noqa: E402
@@ -117,6 +117,7 @@ def test_an_analyst_queries_the_warehouse_and_is_refused_a_write(app_url, page) 
     assert "下载 CSV" in downloads.first.inner_text()
     screenshot(page, "access-sql-result")
 
+    settle(page)
     editor.fill("drop table core.dim_members")
     page.get_by_role("button", name="执行查询").click()
     refusal = _alert(page, "不允许执行 DROP 语句")

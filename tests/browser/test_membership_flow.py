@@ -49,6 +49,7 @@ def test_an_application_is_corrected_approved_and_found_by_mobile(
     page.get_by_label("手机", exact=True).fill(f"+86 {MOBILE[:3]} {MOBILE[3:7]} {MOBILE[7:]}")
     page.get_by_role("button", name="提交申请").click()
     page.get_by_text(f"应为 {GOOD_ID[-1]}").wait_for()
+    settle(page)  # type the correction into the form of the finished run
     assert page.get_by_label("姓名", exact=True).input_value() == NAME  # the typing is kept
     screenshot(page, "apply-wrong-check-digit")
 
