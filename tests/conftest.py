@@ -70,7 +70,7 @@ def _sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def _postgres_template() -> Iterator[tuple[str, str]]:
-    """One initialised PostgreSQL database per session (per xdist worker): each test gets a
+    """One initialised PostgreSQL database per session: each test gets a
     database created from it (``CREATE DATABASE ... TEMPLATE``: ~0.1 s, against ~1 s for
     migrating and seeding a fresh schema). Yields (server URL, template name)."""
     from operational.bootstrap import initialise

@@ -6,21 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from clubcrm.settings import Settings
-
-TRANSFORMS = Path(__file__).resolve().parents[2] / "transforms"
+from orchestration.project import TRANSFORMS_DIR, dbt_executable
 
 
 def _dbt_test(warehouse: Path, target_dir: Path, selector: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
     return subprocess.run(
         [
-            str(dbt),
+            dbt_executable(),
             "test",
             "--profiles-dir",
             ".",
@@ -32,7 +29,7 @@ def _dbt_test(warehouse: Path, target_dir: Path, selector: str) -> subprocess.Co
             "--select",
             selector,
         ],
-        cwd=TRANSFORMS,
+        cwd=TRANSFORMS_DIR,
         env={**os.environ, "CLUBCRM_WAREHOUSE_PATH": str(warehouse)},
         capture_output=True,
         text=True,
