@@ -1,9 +1,10 @@
 """Training with temporal validation, baselines, the registry and the promotion rule.
 
 For each task the labelled rows are split by snapshot date: the latest snapshot whose label
-window has closed is the validation set, all older snapshots train the model. That is how
-the model will be used (trained on the past, applied to a later date), so the validation
-figures are honest. A candidate is promoted only when, on the validation rows, it beats every
+window has closed validates (the rows of a fixed share of the members), the older snapshots
+train the model, without the validation members' rows whose label windows overlap the
+validation window. That is how the model will be used (trained on the past, applied to a
+later date and to what it has not seen), so the validation figures are honest. A candidate is promoted only when, on the validation rows, it beats every
 baseline on ROC-AUC and PR-AUC and beats the current model (see :func:`promotion_verdict`).
 """
 
@@ -63,10 +64,40 @@ class Split:
     validation: pd.DataFrame
     train_snapshots: list[str]
     validation_snapshot: str
+    purged_rows: int = 0
+    """Training rows left out: validation members' rows whose label window overlaps."""
 
 
-def temporal_split(frame: pd.DataFrame, label: str) -> Split:
-    """Validate on the latest labelled snapshot, train on the older ones."""
+#: Share of members (a fixed hash of the member number) whose rows on the validation snapshot
+#: validate; the other members' rows on that snapshot are used by nobody.
+VALIDATION_MEMBER_SHARE = 0.3
+
+
+def validation_members(member_no: pd.Series) -> np.ndarray:
+    """True for the members who validate: the same members at every training run."""
+    hashed = pd.util.hash_pandas_object(member_no.astype(str), index=False).to_numpy()
+    return (hashed % np.uint64(1000)) < np.uint64(round(VALIDATION_MEMBER_SHARE * 1000))
+
+
+def label_window_end(frame: pd.DataFrame, horizon_days: int) -> pd.Series:
+    """When each row's label is settled: the snapshot (care: the contact) + the horizon."""
+    days = pd.Series(float(horizon_days), index=frame.index)
+    if "days_after_snapshot" in frame:
+        days = days + pd.to_numeric(frame["days_after_snapshot"]).fillna(0.0)
+    return frame["snapshot_date"] + pd.to_timedelta(days, unit="D")
+
+
+def temporal_split(frame: pd.DataFrame, label: str, horizon_days: int | None = None) -> Split:
+    """Validate on the latest labelled snapshot, train on the older ones, purged by member.
+
+    The validation rows are the latest snapshot's rows of a fixed share of the members
+    (:func:`validation_members`). Training takes the older snapshots, but not a validation
+    member's rows whose label window reaches past the validation snapshot: one purchase in
+    that overlap would make both labels positive, and a booster that recognises the member
+    would be scored on what it has already seen (the optimism described in
+    docs/prediction.md). Without ``horizon_days`` every row of a validation member is left
+    out. Other members' older rows all train.
+    """
     snapshots = sorted(frame["snapshot_date"].dropna().unique())
     if len(snapshots) < 2:
         raise NotEnoughHistory(
@@ -74,8 +105,15 @@ def temporal_split(frame: pd.DataFrame, label: str) -> Split:
             "(one to train on, a later one to validate on)"
         )
     latest = snapshots[-1]
-    train = frame[frame["snapshot_date"] < latest].reset_index(drop=True)
-    validation = frame[frame["snapshot_date"] == latest].reset_index(drop=True)
+    held = validation_members(frame["member_no"])
+    older = (frame["snapshot_date"] < latest).to_numpy()
+    if horizon_days is None:
+        overlapping = np.ones(len(frame), dtype=bool)
+    else:
+        overlapping = (label_window_end(frame, horizon_days) > latest).to_numpy()
+    purged = older & held & overlapping
+    train = frame[older & ~purged].reset_index(drop=True)
+    validation = frame[(frame["snapshot_date"] == latest).to_numpy() & held].reset_index(drop=True)
     for name, part in (("training", train), ("validation", validation)):
         positives = int(part[label].sum())
         if positives < MIN_VALIDATION_POSITIVES or positives > len(part) - MIN_VALIDATION_POSITIVES:
@@ -86,8 +124,9 @@ def temporal_split(frame: pd.DataFrame, label: str) -> Split:
     return Split(
         train,
         validation,
-        [pd.Timestamp(s).date().isoformat() for s in snapshots[:-1]],
+        sorted({pd.Timestamp(s).date().isoformat() for s in train["snapshot_date"]}),
         pd.Timestamp(latest).date().isoformat(),
+        int(purged.sum()),
     )
 
 
@@ -231,6 +270,8 @@ def register_candidate(
             "validation_snapshot": split.validation_snapshot,
             "validation_rows": len(split.validation),
             "validation_positives": int(split.validation[task.label].sum()),
+            "validation_members": f"{VALIDATION_MEMBER_SHARE:.0%} of members (hash of member_no)",
+            "purged_rows": split.purged_rows,
         },
         "data_fingerprint": F.fingerprint(both, columns),
         # Reason attribution replaces a feature group by these typical values (reasons.py).
@@ -258,7 +299,8 @@ def train_task(
     horizons = F.horizons(connection)
     reference = F.spine(connection)["reference_date"].iloc[0]
     try:
-        split = temporal_split(training_rows(connection, task), task.label)
+        horizon = horizons[task.horizon_setting]
+        split = temporal_split(training_rows(connection, task), task.label, horizon)
         model = fit_candidate(task, split.train)
     except NotEnoughHistory as exc:
         return TrainingOutcome(task.name, None, False, str(exc))

@@ -44,10 +44,17 @@ def test_every_member_of_the_scoring_day_gets_each_prediction(scored, trained_re
 
 def test_members_who_stopped_coming_are_the_likeliest_to_leave(scored) -> None:
     frame = scored["marts"]["churn_risk"].merge(scored["members"], on="member_no")
-    gone = frame["days_since_last_activity"].isna() | (frame["days_since_last_activity"] > 365)
-    recent = frame["days_since_last_activity"] <= 30
+    days = frame["days_since_last_activity"]
+    # Gone: nothing for a year, or never anything in a year or more of membership (a member
+    # who joined last month and has not come yet is not "gone", and is scored lower).
+    gone = (days > 365) | (days.isna() & (frame["tenure_days"] > 365))
+    recent = days <= 30
     assert frame.loc[gone, "p_churn"].mean() > 0.8
     assert frame.loc[recent, "p_churn"].mean() < 0.4
+    # The longer since the last visit or activity, the likelier to leave, band by band.
+    bands = pd.cut(days, [-1, 30, 90, 180, 365, float("inf")])
+    by_band = frame.groupby(bands, observed=True)["p_churn"].mean()
+    assert len(by_band) == 5 and by_band.is_monotonic_increasing, by_band
 
 
 def test_reasons_quote_the_members_own_figures(scored) -> None:
