@@ -4,8 +4,9 @@ For each task the labelled rows are split by snapshot date: the latest snapshot 
 window has closed validates (the rows of a fixed share of the members), the older snapshots
 train the model, without the validation members' rows whose label windows overlap the
 validation window. That is how the model will be used (trained on the past, applied to a
-later date and to what it has not seen), so the validation figures are honest. A candidate is promoted only when, on the validation rows, it beats every
-baseline on ROC-AUC and PR-AUC and beats the current model (see :func:`promotion_verdict`).
+later date and to what it has not seen), so the validation figures are honest. A candidate
+is promoted only when, on the validation rows, it beats every baseline on ROC-AUC and PR-AUC
+and beats the current model (see :func:`promotion_verdict`).
 """
 
 from __future__ import annotations
@@ -296,21 +297,15 @@ def train_task(
     connection: duckdb.DuckDBPyConnection, registry: Registry, task: F.Task
 ) -> TrainingOutcome:
     """Train, validate and (maybe) promote one task's model from the features schema."""
-    horizons = F.horizons(connection)
+    horizon = F.horizons(connection)[task.horizon_setting]
     reference = F.spine(connection)["reference_date"].iloc[0]
     try:
-        horizon = horizons[task.horizon_setting]
         split = temporal_split(training_rows(connection, task), task.label, horizon)
         model = fit_candidate(task, split.train)
     except NotEnoughHistory as exc:
         return TrainingOutcome(task.name, None, False, str(exc))
     return register_candidate(
-        registry,
-        task,
-        model,
-        split,
-        horizons[task.horizon_setting],
-        pd.Timestamp(reference).date().isoformat(),
+        registry, task, model, split, horizon, pd.Timestamp(reference).date().isoformat()
     )
 
 

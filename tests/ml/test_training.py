@@ -6,9 +6,11 @@ import json
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from models_ml import features as F
+from models_ml.estimator import member_folds
 from models_ml.registry import Registry
 from models_ml.train import (
     fit_candidate,
@@ -116,3 +118,34 @@ def test_validation_is_the_latest_labelled_snapshot(features_build) -> None:
     assert split.train["snapshot_date"].max() < closed.max()
     # the churn window (180 days) of every labelled snapshot ends by the as-of date
     assert (closed + np.timedelta64(180, "D")).max().date().isoformat() <= "2026-03-31"
+
+
+def test_no_validation_member_trains_on_a_label_window_that_overlaps_validation(
+    features_build,
+) -> None:
+    with duckdb.connect(str(features_build), read_only=True) as connection:
+        rows = training_rows(connection, F.BUYER)
+        horizon = F.horizons(connection)["buyer_horizon_days"]
+    split = temporal_split(rows, F.BUYER.label, horizon)
+    latest = pd.Timestamp(split.validation_snapshot)
+    held = set(split.validation["member_no"])
+    assert 0 < len(held) < rows.loc[rows["snapshot_date"] == latest, "member_no"].nunique()
+    overlapping = split.train[split.train["snapshot_date"] + pd.Timedelta(days=horizon) > latest]
+    assert len(overlapping) > 0  # other members' recent rows still train
+    assert not set(overlapping["member_no"]) & held
+    assert split.purged_rows > 0
+    # a validation member's older rows, whose window closed before validation, still train
+    closed = split.train[split.train["snapshot_date"] + pd.Timedelta(days=horizon) <= latest]
+    assert set(closed["member_no"]) & held
+    # the same members validate at every run, whatever the order of the rows
+    again = temporal_split(rows.sample(frac=1.0, random_state=1), F.BUYER.label, horizon)
+    assert set(again.validation["member_no"]) == held
+
+
+def test_calibration_folds_keep_a_members_rows_together() -> None:
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(400), 5)
+    labels = rng.integers(0, 2, size=len(groups))
+    for _, test in member_folds(labels, groups, 3):
+        inside = set(groups[test])
+        assert not inside & set(groups[np.setdiff1d(np.arange(len(groups)), test)])
