@@ -65,9 +65,9 @@ def main() -> None:
                     print(f"| training {task} | — | — | {outcome.reason} | {seconds:.1f} | "
                           f"{peak_mib():,.0f} |")  # fmt: skip
                     continue
-                card = next(v for v in registry.versions(task) if v.version == outcome.version)
-                window = card.card["training_window"]
-                model = card.load()
+                version = next(v for v in registry.versions(task) if v.version == outcome.version)
+                window = version.card["training_window"]
+                model = version.load()
                 boosters = [
                     c.estimator
                     for part in (
