@@ -270,10 +270,12 @@ def main() -> None:
         print(f"| {task} | {n:,} | {rate:.3f} | {auc:.3f} | {pr:.3f} | {base_text} | {lauc:.3f} "
               f"| {lpr:.3f} | {auc / lauc:.1%} | {'yes' if beats else 'no'} |")  # fmt: skip
     if care_row:
-        print("\nCare: the model row scores each contact on the channel and trigger it used "
-              "(as the latent does); the mart's p_respond (the member's best channel, the most "
-              f"common trigger) on the same contacts: ROC-AUC {best_channel_auc[0]:.3f}, "
-              f"PR-AUC {best_channel_auc[1]:.3f}.")
+        print(
+            "\nCare: the model row scores each contact on the channel and trigger it used "
+            "(as the latent does); the mart's p_respond (the member's best channel, the most "
+            f"common trigger) on the same contacts: ROC-AUC {best_channel_auc[0]:.3f}, "
+            f"PR-AUC {best_channel_auc[1]:.3f}."
+        )
         print("\nCare uplift, Qini coefficient on contacts after the as-of date (sent and control): "
               + ", ".join(f"{name} {value:.4f}" for name, value in qini.items()))  # fmt: skip
     print("\n| step | seconds | peak memory (MiB) |")
