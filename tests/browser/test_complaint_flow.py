@@ -82,7 +82,10 @@ def test_a_complaint_is_logged_handled_closed_and_found_by_a_word(
     # -- found by a word of its content -------------------------------------------------------
     settle(page)
     page.get_by_role("tab", name="查询投诉").click()
-    _visible(page, "内容关键词（多个词用空格分开，容许一个错字）").fill(WORD.lower())
+    words = _visible(page, "内容关键词（多个词用空格分开，容许一个错字）")
+    words.fill(WORD.lower())
+    words.press("Tab")  # commit the word (its own rerun) before the button's click
+    settle(page)
     page.get_by_role("button", name="查询", exact=True).click()
     page.get_by_text("找到 1 条投诉。").wait_for()
     expect(page.locator("[role='gridcell']", has_text=number).first).to_be_attached()
