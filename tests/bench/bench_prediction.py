@@ -43,6 +43,7 @@ CLI = shutil.which("clubcrm") or str(BIN / "clubcrm")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from clubcrm import published  # noqa: E402
 from clubcrm.settings import get_settings  # noqa: E402
 from demodata.truth import true_probabilities, truth_members  # noqa: E402
 from models_ml.baselines import baseline_scores  # noqa: E402
@@ -80,10 +81,8 @@ def auc_pair(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores))
 
 
-def published_frame(home: Path, sql: str) -> pd.DataFrame:
-    pointer = (home / "warehouse" / "published" / "CURRENT").read_text().strip()
-    path = home / "warehouse" / "published" / pointer
-    with duckdb.connect(str(path), read_only=True) as connection:
+def published_frame(settings, sql: str) -> pd.DataFrame:
+    with published.connect(settings) as connection:
         return connection.execute(sql).df()
 
 
@@ -102,7 +101,8 @@ def main() -> None:
     for name in ("CLUBCRM_DATABASE_URL", "CLUBCRM_WAREHOUSE_PATH", "DAGSTER_HOME"):
         env.pop(name, None)
     os.environ.update({"CLUBCRM_HOME": str(home)})
-    os.environ.pop("CLUBCRM_DATABASE_URL", None)
+    for name in ("CLUBCRM_DATABASE_URL", "CLUBCRM_WAREHOUSE_PATH"):
+        os.environ.pop(name, None)
     settings = get_settings()
     buyer_h, churn_h = settings.buyer_horizon_days, settings.churn_horizon_days
     as_of = args.end_date - timedelta(days=max(buyer_h, churn_h))
@@ -125,11 +125,11 @@ def main() -> None:
         "pipeline", "run", "--as-of", as_of.isoformat(), "--full", env=env
     )
     predictions = {
-        mart: published_frame(home, f"select * from prediction.{mart}")
+        mart: published_frame(settings, f"select * from prediction.{mart}")
         for mart in ("churn_risk", "likely_buyers", "care_responsiveness")
     }
     features = published_frame(
-        home, "select * from features.feat_member_snapshots where is_scoring"
+        settings, "select * from features.feat_member_snapshots where is_scoring"
     )
     for column in features.columns:
         if column not in {"member_no", "snapshot_date", "is_scoring", "tier", "region",
@@ -157,17 +157,15 @@ def main() -> None:
 
     current_care = Registry(home / "models").current("care")
     care_model = current_care.load() if current_care is not None else None
-    channels_at_a = published_frame(home, "select * from features.feat_member_channels")
-    for column in ("contacts", "responses"):
-        channels_at_a[column] = pd.to_numeric(channels_at_a[column]).astype("float64")
+    with published.connect(settings) as connection:
+        channels_at_a = F.member_channels(connection)
 
     # Training and scoring alone, in this process, on a copy of the as-of-A warehouse.
     from models_ml.score import score_all
     from models_ml.train import train_all
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-ml-"))
-    pointer = (home / "warehouse" / "published" / "CURRENT").read_text().strip()
-    shutil.copy(home / "warehouse" / "published" / pointer, scratch / "w.duckdb")
+    shutil.copy(published.published_path(settings), scratch / "w.duckdb")
     before = rss_mib()
     with duckdb.connect(str(scratch / "w.duckdb")) as connection:
         started = time.monotonic()
@@ -179,7 +177,7 @@ def main() -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
     timings["pipeline run (all data: scores only)"] = clubcrm("pipeline", "run", env=env)
-    days = published_frame(home, "select * from features.feat_member_days")
+    days = published_frame(settings, "select * from features.feat_member_days")
     days["activity_on"] = pd.to_datetime(days["activity_on"])
     start = pd.Timestamp(as_of)
     after = days[days["activity_on"] > start]
@@ -209,7 +207,7 @@ def main() -> None:
 
     # Care: contacts sent after A (answer window inside the history), scored by p_respond at A.
     contacts = published_frame(
-        home,
+        settings,
         f"""
         select member_no, status, is_control, contact_channel, care_trigger,
                case when responded_at is not null
@@ -236,6 +234,7 @@ def main() -> None:
         labels = sent["responded"].to_numpy(dtype=int)
         if care_model is not None:
             on_channel = F.care_history_for(sent, channels_at_a)
+            # as feat_care_contacts does for a contact without a trigger
             on_channel["care_trigger"] = on_channel["care_trigger"].fillna("unknown")
             sent = sent.assign(p_respond_on_channel=care_model.predict(on_channel))
             model_auc, model_pr = auc_pair(labels, sent["p_respond_on_channel"].to_numpy())
