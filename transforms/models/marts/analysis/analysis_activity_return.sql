@@ -230,26 +230,23 @@ left_before_joining as (
     group by cells.cell_id
 ),
 
--- The other purchases, matched to the activities whose window holds them: candidate start
--- days are the purchase's club-local day and the 28 before it (an equality join on the day),
--- then the exact window and the buyer's eligibility are checked.
+-- The other purchases, matched to the activities of their cell whose window holds them, then
+-- the buyer's eligibility is checked. (An earlier version also crossed each purchase with the
+-- 29 candidate start days to join on the day; the optimizer joined on the cell and the window
+-- first anyway, so the cross product only multiplied the rows by 29: 1.6 billion at 1,000,000
+-- members, activity 7, which DuckDB spilled until the disk was full.)
 unsettled_spend as (
     select
         cells.cell_id,
         sum(purchases.amount) as spend
     from member_purchases as purchases
-    cross join ({{ dbt.generate_series(follow_up_days + 1) }}) as days_back
     inner join cells
-        on cells.start_day = cast({{ dbt.dateadd(
-            'day',
-            '1 - cast(days_back.generated_number as integer)',
-            reporting_local_date('purchases.purchased_at')) }} as date)
-        and cells.tier = purchases.tier
+        on cells.tier = purchases.tier
         and cells.region = purchases.region
+        and purchases.purchased_at > cells.starts_at
+        and purchases.purchased_at <= cells.follow_up_ends_at
     inner join members on members.member_no = purchases.member_no
     where purchases.is_settled = 0
-      and purchases.purchased_at > cells.starts_at
-      and purchases.purchased_at <= cells.follow_up_ends_at
       and members.joined_at <= cells.start_day
       and (members.archived_at is null or members.archived_at >= cells.starts_at)
     group by cells.cell_id
