@@ -8,17 +8,22 @@ tables (ledger and balances, purchases and payments) agree with each other:
 
 - PostgreSQL: the postgres scanner reads every table of one DuckDB transaction in one
   REPEATABLE READ snapshot.
-- SQLite: the sqlite scanner reads each statement afresh, so we first take a consistent copy of
-  the file with SQLite's online backup API (one step, one read transaction; writers in WAL mode
-  are not blocked) and attach the copy.
+- SQLite: the sqlite scanner reads each statement afresh. A delta reads the changed rows in one
+  SQLite read transaction into a scratch file. A full copy reads the live file and checks
+  SQLite's ``PRAGMA data_version`` before the first read and before the commit: if no other
+  connection committed in between, every read saw the same state and the copy commits; if one
+  did (staff were posting), the copy is rolled back and redone from a consistent copy of the
+  file taken with SQLite's online backup API (one step, one read transaction; writers in WAL
+  mode are not blocked). The quiet case, a nightly full build, costs no second read and write
+  of the whole file.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,6 +154,13 @@ class _Snapshot:
     epoch: str = ""
     counts: dict[str, int] | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    unchanged: Callable[[], bool] | None = None
+    """For a copy read from a live file: whether no commit has landed since the first read."""
+
+    def verify(self) -> None:
+        """Before the commit: refuse a copy of a live file that a commit may have torn."""
+        if self.unchanged is not None and not self.unchanged():
+            raise _SourceChanged("a commit landed in the operational DB during the copy")
 
     def read_epoch(self) -> None:
         """The change-tracking epoch, read inside the DuckDB transaction (the same snapshot)."""
@@ -221,8 +233,13 @@ def _snapshot(
     scratch_dir: Path,
     tables: tuple[str, ...],
     since: datetime | None,
+    backup_copy: bool = False,
 ) -> Iterator[_Snapshot]:
-    """Attach a consistent view of the operational DB (see :class:`_Snapshot`)."""
+    """Attach a consistent view of the operational DB (see :class:`_Snapshot`).
+
+    A full copy of SQLite reads the live file (its :meth:`_Snapshot.verify` tells whether that
+    stayed consistent) unless ``backup_copy``: then a copy taken with the online backup API.
+    """
     url = make_url(database_url)
     keys = _primary_keys(tables)
     if url.get_backend_name() == "sqlite":
@@ -232,14 +249,30 @@ def _snapshot(
         if not database.exists():
             raise FileNotFoundError(f"operational SQLite database not found: {database}")
         load_extension(connection, "sqlite_scanner")
-        if since is None:
-            watermark = _sqlite_clock(database)  # before the copy: conservative
-            copy = _sqlite_snapshot(database, scratch_dir)
-            snap = _Snapshot(connection, SOURCE_ALIAS, None, watermark, keys=keys)
-        else:
-            copy, watermark, epoch, counts = _sqlite_changes(database, scratch_dir, tables, since)
-            snap = _Snapshot(connection, SOURCE_ALIAS, since, watermark, True, epoch, counts, keys)
-        try:
+        with ExitStack() as cleanup:
+            if since is None and not backup_copy:
+                guard = cleanup.enter_context(
+                    closing(sqlite3.connect(f"file:{quote(str(database))}?mode=ro", uri=True,
+                                            timeout=30))  # fmt: skip
+                )
+                version = _data_version(guard)  # before the watermark and the first read
+                watermark = _sqlite_clock(database)
+                copy = database
+                snap = _Snapshot(connection, SOURCE_ALIAS, None, watermark, keys=keys,
+                                 unchanged=lambda: _data_version(guard) == version)  # fmt: skip
+            elif since is None:
+                watermark = _sqlite_clock(database)  # before the copy: conservative
+                copy = _sqlite_snapshot(database, scratch_dir)
+                cleanup.callback(_remove_sqlite_file, copy)
+                snap = _Snapshot(connection, SOURCE_ALIAS, None, watermark, keys=keys)
+            else:
+                copy, watermark, epoch, counts = _sqlite_changes(
+                    database, scratch_dir, tables, since
+                )
+                cleanup.callback(_remove_sqlite_file, copy)
+                snap = _Snapshot(
+                    connection, SOURCE_ALIAS, since, watermark, True, epoch, counts, keys
+                )
             connection.execute(
                 f"attach {_sql_literal(str(copy))} as {SOURCE_ALIAS} (type sqlite, read_only)"
             )
@@ -248,8 +281,6 @@ def _snapshot(
                 yield snap
             finally:
                 connection.execute(f"detach {SOURCE_ALIAS}")
-        finally:
-            _remove_sqlite_file(copy)
     else:
         source = postgres_source(url)
         load_extension(connection, "postgres_scanner")
@@ -267,6 +298,11 @@ def _snapshot(
             yield _Snapshot(connection, SOURCE_ALIAS, since, watermark, keys=keys)
         finally:
             connection.execute(f"detach {SOURCE_ALIAS}")
+
+
+def _data_version(connection: sqlite3.Connection) -> int:
+    """SQLite's ``PRAGMA data_version``: it changes when another connection commits."""
+    return connection.execute("pragma data_version").fetchone()[0]
 
 
 def _sqlite_clock(database: Path) -> datetime:
@@ -371,6 +407,7 @@ class IngestionResult:
     changed: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
     full_reason: str | None = None  # why a full copy was made
+    backup_reason: str | None = None  # why a full copy of SQLite read a backup, not the live file
 
     @property
     def rows_loaded(self) -> int:
@@ -379,6 +416,10 @@ class IngestionResult:
 
 class _DeltaNotTrustworthy(Exception):
     """The change stamps cannot be trusted for this run: copy everything instead."""
+
+
+class _SourceChanged(Exception):
+    """A commit landed in a live SQLite file while it was copied: copy a backup of it instead."""
 
 
 @dataclass(frozen=True)
@@ -463,7 +504,15 @@ def ingest_operational_tables(
             )
         except _DeltaNotTrustworthy as exc:
             reason = str(exc)
-    result = _ingest(connection, database_url, scratch_dir, tables, loaded_at, source, None, None)
+    try:
+        result = _ingest(
+            connection, database_url, scratch_dir, tables, loaded_at, source, None, None
+        )
+    except _SourceChanged as exc:
+        result = _ingest(
+            connection, database_url, scratch_dir, tables, loaded_at, source, None, None, True
+        )
+        result.backup_reason = str(exc)
     result.full_reason = reason
     return result
 
@@ -477,9 +526,10 @@ def _ingest(
     source_id: str,
     since: datetime | None,
     state: _State | None,
+    backup_copy: bool = False,
 ) -> IngestionResult:
     """One snapshot of the source, applied in one DuckDB transaction (``since`` None: full)."""
-    with _snapshot(connection, database_url, scratch_dir, tables, since) as snap:
+    with _snapshot(connection, database_url, scratch_dir, tables, since, backup_copy) as snap:
         result = IngestionResult(mode="full" if since is None else "delta")
         stamp = f"cast({_sql_literal(loaded_at.isoformat(sep=' '))} as timestamp)"
         connection.execute("begin transaction")
@@ -490,6 +540,7 @@ def _ingest(
             database = connection.execute("select current_database()").fetchone()[0]
             for table in tables:
                 _apply_table(connection, snap, database, table, stamp, result)
+            snap.verify()
             connection.execute(f"delete from {RAW_SCHEMA}._ingestion_state")
             connection.execute(
                 f"insert into {RAW_SCHEMA}._ingestion_state values (?, ?, ?, ?)",

@@ -84,14 +84,19 @@ def test_ingestion_replaces_raw_and_keeps_no_password_hash(
     assert {"username", "role", "_loaded_at"} <= columns
 
 
-def test_a_crash_during_ingestion_leaves_the_previous_raw_intact(
-    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _sqlite_club(tmp_path: Path) -> str:
     from operational.bootstrap import initialise
 
     url = f"sqlite:///{tmp_path / 'op.sqlite'}"
     initialise(url, admin_password="admin-password-1")
     write_small_history(url)
+    return url
+
+
+def test_a_crash_during_ingestion_leaves_the_previous_raw_intact(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _sqlite_club(tmp_path)
     ingest_operational_tables(warehouse, url, scratch_dir=tmp_path)
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -113,6 +118,56 @@ def test_a_crash_during_ingestion_leaves_the_previous_raw_intact(
     monkeypatch.undo()
     ingest_operational_tables(warehouse, url, scratch_dir=tmp_path)
     assert raw_count(warehouse, "pii_access_log") == 0
+
+
+def test_a_full_copy_of_a_quiet_sqlite_file_reads_it_in_place(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _sqlite_club(tmp_path)
+
+    def no_backup(*args):
+        raise AssertionError("a quiet source needs no backup copy")
+
+    monkeypatch.setattr(operational_ingestion, "_sqlite_snapshot", no_backup)
+    result = ingest_operational_tables(warehouse, url, scratch_dir=tmp_path, full=True)
+
+    assert result.backup_reason is None
+    assert result.counts == operational_row_counts(url)
+
+
+def test_a_commit_during_a_full_copy_makes_it_start_again_from_a_backup(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff post while the nightly copy runs: the live-file copy is torn, so it is rolled back
+    and redone from a consistent backup of the file, which holds the commit."""
+    url = _sqlite_club(tmp_path)
+    real_apply = operational_ingestion._apply_table
+    real_backup = operational_ingestion._sqlite_snapshot
+    backups = []
+    committed = []
+
+    def commit_after_pii_access_log(connection, snap, database, table, stamp, result):
+        real_apply(connection, snap, database, table, stamp, result)
+        if table == "pii_access_log" and not committed:  # copied; a desk deletes a row
+            engine = make_engine(url)
+            with engine.begin() as source:
+                committed.append(source.execute(text("delete from pii_access_log")).rowcount)
+            engine.dispose()
+
+    def counted_backup(*args):
+        backups.append(args)
+        return real_backup(*args)
+
+    monkeypatch.setattr(operational_ingestion, "_apply_table", commit_after_pii_access_log)
+    monkeypatch.setattr(operational_ingestion, "_sqlite_snapshot", counted_backup)
+    result = ingest_operational_tables(warehouse, url, scratch_dir=tmp_path, full=True)
+
+    assert committed == [1]
+    assert len(backups) == 1
+    assert result.backup_reason == "a commit landed in the operational DB during the copy"
+    assert raw_count(warehouse, "pii_access_log") == 0  # the torn copy kept 1
+    assert result.counts == operational_row_counts(url)
+    assert not list(tmp_path.glob(".operational-snapshot-*"))
 
 
 def test_a_source_without_the_current_schema_is_refused(
