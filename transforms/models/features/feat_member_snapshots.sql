@@ -30,66 +30,163 @@ history_start as (
     select min(activity_on) as first_activity_on from {{ ref('feat_member_days') }}
 ),
 
-history as (
+{#- Every window is (s - N, s] for a snapshot s and N in 90, 180, 365 (or everything up to s).
+    Joining each member day to every later snapshot multiplies the member days by the number
+    of snapshots (about 250 million rows at 1,000,000 members with seven times the demo
+    activity, which DuckDB spilled to a full disk). Instead: the window edges of all snapshots
+    are boundaries (at most 36); member days are summed per member and stretch between two
+    boundaries (9.8 million stretches there, from 55 million member days); running sums over
+    a member's stretches give the totals up to every boundary, and a window is the difference
+    of two of them. -#}
+boundaries as (
+    select distinct boundary_on
+    from (
+        select snapshot_date as boundary_on from snapshots
+        union all
+        select cast({{ dbt.dateadd('day', -90, 'snapshot_date') }} as date) from snapshots
+        union all
+        select cast({{ dbt.dateadd('day', -180, 'snapshot_date') }} as date) from snapshots
+        union all
+        select cast({{ dbt.dateadd('day', -365, 'snapshot_date') }} as date) from snapshots
+    ) as edges
+),
+
+numbered_boundaries as (
+    select boundary_on, row_number() over (order by boundary_on) as boundary_no
+    from boundaries
+),
+
+snapshot_boundaries as (
+    -- The boundary number of each snapshot and of the start of each of its windows.
     select
-        population.member_no,
-        population.snapshot_date,
-        {{ dbt.datediff('days.activity_on', 'population.snapshot_date', 'day') }} as age_days,
-        days.purchases,
-        days.purchase_amount,
-        days.swipes,
-        days.attendances,
-        days.redemptions,
-        days.points_posted,
-        days.care_contacts,
-        days.care_responses,
-        days.complaints,
-        days.is_active_day
-    from population
-    inner join {{ ref('feat_member_days') }} as days
-        on days.member_no = population.member_no
-       and days.activity_on <= population.snapshot_date
+        snapshots.snapshot_date,
+        {%- for days in [0, 90, 180, 365] %}
+        max(case when numbered_boundaries.boundary_on
+                      = cast({{ dbt.dateadd('day', -days, 'snapshots.snapshot_date') }} as date)
+                 then numbered_boundaries.boundary_no end) as boundary_{{ days }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from snapshots
+    cross join numbered_boundaries
+    group by snapshots.snapshot_date
+),
+
+day_stretches as (
+    -- Each day that has member activity, and the first boundary on or after it.
+    select days.activity_on, min(numbered_boundaries.boundary_no) as boundary_no
+    from (select distinct activity_on from {{ ref('feat_member_days') }}) as days
+    inner join numbered_boundaries
+        on numbered_boundaries.boundary_on >= days.activity_on
+    group by days.activity_on
+),
+
+stretches as (
+    select
+        days.member_no,
+        day_stretches.boundary_no,
+        sum(days.purchases) as purchases,
+        sum(days.purchase_amount) as purchase_amount,
+        sum(days.swipes) as swipes,
+        sum(days.attendances) as attendances,
+        sum(days.redemptions) as redemptions,
+        sum(case when days.is_active_day then 1 else 0 end) as active_days,
+        sum(days.points_posted) as points_posted,
+        sum(case when days.points_posted > 0 then days.points_posted else 0 end) as points_earned,
+        sum(days.care_contacts) as care_contacts,
+        sum(days.care_responses) as care_responses,
+        sum(days.complaints) as complaints,
+        max(case when days.purchases > 0 then days.activity_on end) as last_purchase_on,
+        max(case when days.is_active_day then days.activity_on end) as last_activity_on,
+        max(case when days.swipes > 0 then days.activity_on end) as last_swipe_on,
+        max(case when days.attendances > 0 then days.activity_on end) as last_attendance_on,
+        max(case when days.care_responses > 0 then days.activity_on end)
+            as last_care_response_on
+    from {{ ref('feat_member_days') }} as days
+    inner join day_stretches
+        on day_stretches.activity_on = days.activity_on
+    group by days.member_no, day_stretches.boundary_no
+),
+
+running as materialized (
+    -- Each member's totals over every day up to the end of each of their stretches; they hold
+    -- for every boundary from that stretch's to the one before the member's next stretch.
+    select
+        member_no,
+        boundary_no,
+        coalesce(lead(boundary_no) over (partition by member_no order by boundary_no), 1000000)
+            as next_boundary_no,
+        {%- for measure in ['purchases', 'purchase_amount', 'swipes', 'attendances',
+                            'redemptions', 'active_days', 'points_posted', 'points_earned',
+                            'care_contacts', 'care_responses', 'complaints'] %}
+        sum({{ measure }}) over up_to_stretch as {{ measure }},
+        {%- endfor %}
+        {%- for last in ['purchase', 'activity', 'swipe', 'attendance', 'care_response'] %}
+        max(last_{{ last }}_on) over up_to_stretch as last_{{ last }}_on
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from stretches
+    window up_to_stretch as (
+        partition by member_no order by boundary_no
+        rows between unbounded preceding and current row
+    )
 ),
 
 aggregated as (
     select
-        member_no,
-        snapshot_date,
-        min(case when purchases > 0 then age_days end) as days_since_last_purchase,
-        min(case when is_active_day then age_days end) as days_since_last_activity,
-        min(case when swipes > 0 then age_days end) as days_since_last_swipe,
-        min(case when attendances > 0 then age_days end) as days_since_last_attendance,
-        min(case when care_responses > 0 then age_days end) as days_since_last_care_response,
-        sum(case when age_days < 90 then purchases else 0 end) as purchases_90d,
-        sum(case when age_days >= 90 and age_days < 180 then purchases else 0 end)
-            as purchases_prev_90d,
-        sum(case when age_days < 180 then purchases else 0 end) as purchases_180d,
-        sum(case when age_days < 365 then purchases else 0 end) as purchases_365d,
-        sum(purchases) as purchases_total,
-        sum(case when age_days < 365 then purchase_amount else 0 end) as amount_365d,
-        sum(purchase_amount) as amount_total,
-        sum(case when age_days < 90 then swipes else 0 end) as swipes_90d,
-        sum(case when age_days < 365 then swipes else 0 end) as swipes_365d,
-        sum(swipes) as swipes_total,
-        sum(case when age_days < 90 then attendances else 0 end) as attendances_90d,
-        sum(case when age_days < 365 then attendances else 0 end) as attendances_365d,
-        sum(attendances) as attendances_total,
-        sum(case when age_days < 365 then redemptions else 0 end) as redemptions_365d,
-        sum(case when age_days < 90 and is_active_day then 1 else 0 end) as active_days_90d,
-        sum(case when age_days < 180 and is_active_day then 1 else 0 end) as active_days_180d,
-        sum(case when age_days < 365 and is_active_day then 1 else 0 end) as active_days_365d,
-        sum(case when is_active_day then 1 else 0 end) as active_days_total,
-        sum(points_posted) as points_balance,
-        sum(case when age_days < 365 and points_posted > 0 then points_posted else 0 end)
-            as points_earned_365d,
-        sum(case when age_days < 365 then care_contacts else 0 end) as care_contacts_365d,
-        sum(case when age_days < 365 then care_responses else 0 end) as care_responses_365d,
-        sum(care_contacts) as care_contacts_total,
-        sum(care_responses) as care_responses_total,
-        sum(case when age_days < 365 then complaints else 0 end) as complaints_365d,
-        sum(complaints) as complaints_total
-    from history
-    group by member_no, snapshot_date
+        population.member_no,
+        population.snapshot_date,
+        {%- for last in ['purchase', 'activity', 'swipe', 'attendance', 'care_response'] %}
+        {{ dbt.datediff('upto_0.last_' ~ last ~ '_on', 'population.snapshot_date', 'day') }}
+            as days_since_last_{{ last }},
+        {%- endfor %}
+        {%- set windows = [
+            ('purchases_90d', 'purchases', 0, 90),
+            ('purchases_prev_90d', 'purchases', 90, 180),
+            ('purchases_180d', 'purchases', 0, 180),
+            ('purchases_365d', 'purchases', 0, 365),
+            ('purchases_total', 'purchases', 0, none),
+            ('amount_365d', 'purchase_amount', 0, 365),
+            ('amount_total', 'purchase_amount', 0, none),
+            ('swipes_90d', 'swipes', 0, 90),
+            ('swipes_365d', 'swipes', 0, 365),
+            ('swipes_total', 'swipes', 0, none),
+            ('attendances_90d', 'attendances', 0, 90),
+            ('attendances_365d', 'attendances', 0, 365),
+            ('attendances_total', 'attendances', 0, none),
+            ('redemptions_365d', 'redemptions', 0, 365),
+            ('active_days_90d', 'active_days', 0, 90),
+            ('active_days_180d', 'active_days', 0, 180),
+            ('active_days_365d', 'active_days', 0, 365),
+            ('active_days_total', 'active_days', 0, none),
+            ('points_balance', 'points_posted', 0, none),
+            ('points_earned_365d', 'points_earned', 0, 365),
+            ('care_contacts_365d', 'care_contacts', 0, 365),
+            ('care_responses_365d', 'care_responses', 0, 365),
+            ('care_contacts_total', 'care_contacts', 0, none),
+            ('care_responses_total', 'care_responses', 0, none),
+            ('complaints_365d', 'complaints', 0, 365),
+            ('complaints_total', 'complaints', 0, none),
+        ] %}
+        {%- for name, measure, newer, older in windows %}
+        {%- set value = 'coalesce(upto_' ~ newer ~ '.' ~ measure ~ ', 0)' %}
+        {%- if older is not none %}
+        {%- set value = value ~ ' - coalesce(upto_' ~ older ~ '.' ~ measure ~ ', 0)' %}
+        {%- endif %}
+        {%- if measure == 'purchase_amount' and older is not none %}
+        -- amounts are floats: a difference of two running sums is rounded to the cent
+        {%- set value = 'round(' ~ value ~ ', 2)' %}
+        {%- endif %}
+        {{ value }} as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from population
+    inner join snapshot_boundaries
+        on snapshot_boundaries.snapshot_date = population.snapshot_date
+    {%- for days in [0, 90, 180, 365] %}
+    left join running as upto_{{ days }}
+        on upto_{{ days }}.member_no = population.member_no
+       and upto_{{ days }}.boundary_no <= snapshot_boundaries.boundary_{{ days }}
+       and upto_{{ days }}.next_boundary_no > snapshot_boundaries.boundary_{{ days }}
+    {%- endfor %}
 ),
 
 counted as (
