@@ -174,7 +174,7 @@ aggregated as (
         {%- endif %}
         {%- if measure == 'purchase_amount' and older is not none %}
         -- amounts are floats: a difference of two running sums is rounded to the cent
-        {%- set value = 'round(' ~ value ~ ', 2)' %}
+        {%- set value = 'cast(' ~ double_to_decimal(value, 18, 2) ~ ' as ' ~ analysis_double() ~ ')' %}
         {%- endif %}
         {{ value }} as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
