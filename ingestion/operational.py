@@ -252,8 +252,11 @@ def _snapshot(
         with ExitStack() as cleanup:
             if since is None and not backup_copy:
                 guard = cleanup.enter_context(
-                    closing(sqlite3.connect(f"file:{quote(str(database))}?mode=ro", uri=True,
-                                            timeout=30))  # fmt: skip
+                    closing(
+                        sqlite3.connect(
+                            f"file:{quote(str(database))}?mode=ro", uri=True, timeout=30
+                        )
+                    )  # fmt: skip
                 )
                 version = _data_version(guard)  # before the watermark and the first read
                 watermark = _sqlite_clock(database)
