@@ -256,7 +256,7 @@ def _snapshot(
                         sqlite3.connect(
                             f"file:{quote(str(database))}?mode=ro", uri=True, timeout=30
                         )
-                    )  # fmt: skip
+                    )
                 )
                 version = _data_version(guard)  # before the watermark and the first read
                 watermark = _sqlite_clock(database)
